@@ -1,0 +1,45 @@
+"""docxreport: structured JSON → finished, official-style Word reports (政府信息公开工作年度报告).
+
+The public API::
+
+    import docxreport
+    data = docxreport.load("report.json")      # strict JSON reading
+    problems = docxreport.validate(data)        # schema + consistency rules, all at once
+    docxreport.render(data, "report.docx")      # validates first, then writes the .docx
+
+Rendering imports python-docx and docxtpl lazily, so validation and the CLI start fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import DocxReportError, InvalidReportError, ReportFileError, TemplateError
+from .problems import Problem
+from .schema import load_schema
+from .validation import load, validate
+
+if TYPE_CHECKING:
+    from .render import render
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DocxReportError",
+    "InvalidReportError",
+    "Problem",
+    "ReportFileError",
+    "TemplateError",
+    "load",
+    "load_schema",
+    "render",
+    "validate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "render":
+        from .render import render
+
+        return render
+    raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

@@ -1,0 +1,232 @@
+"""The ``docxreport`` command: parse options, call the API, report.
+
+Exit codes: 0 success (warnings allowed), 1 the report has problems, 2 a file could not be read or
+written, or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import DocxReportError, InvalidReportError, ReportFileError
+from .files import same_file, write_atomic
+from .problems import Problem, has_errors
+
+EXIT_PROBLEMS = 1
+EXIT_UNREADABLE = 2
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(message: str, code: int = EXIT_UNREADABLE) -> NoReturn:
+    click.echo(f"docxreport: {message}", err=True)
+    sys.exit(code)
+
+
+def _source(path: str) -> Any:
+    return sys.stdin.buffer if path == "-" else path
+
+
+def _display(path: str) -> str:
+    return "<标准输入>" if path == "-" else path
+
+
+# --------------------------------------------------------------------------- reporters
+
+
+def report_text(name: str, problems: list[Problem]) -> str:
+    """Problems for people, one a line, then a summary line."""
+    lines = []
+    for p in problems:
+        kind = "错误" if p.severity == "error" else "警告"
+        lines.append(f"{name}: {p.location}: {kind}：{p.message} [{p.rule}]")
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        lines.append(f"{name}: 发现 {errors} 处错误、{warnings} 处警告")
+    else:
+        lines.append(f"{name}: 校验通过" + (f"（{warnings} 处警告）" if warnings else ""))
+    return "\n".join(lines)
+
+
+def report_json(name: str, problems: list[Problem]) -> str:
+    """Problems for programs (OA systems): one JSON object."""
+    return json.dumps(
+        {
+            "file": name,
+            "valid": not has_errors(problems),
+            "errors": sum(p.severity == "error" for p in problems),
+            "warnings": sum(p.severity == "warning" for p in problems),
+            "problems": [p.to_dict() for p in problems],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+REPORTERS = {"text": report_text, "json": report_json}
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="docxreport")
+def main() -> None:
+    """docxreport：把结构化 JSON 生成为符合 GB/T 9704 的政府信息公开工作年度报告（.docx）。
+
+    \b
+    常用流程：
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report.json
+      docxreport validate report.json
+      docxreport render report.json -o report.docx
+
+    各子命令的说明和示例：docxreport 子命令 --help
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--previous", "previous", type=click.Path(allow_dash=False), help="上年报告的 JSON，用于核对“上年结转”与上年“结转下年度继续办理”。")
+@click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="text 供人阅读；json 供 OA 系统解析。")
+def validate(file: str, previous: str | None, output_format: str) -> None:
+    """校验报告 JSON：数据格式和统计表的勾稽关系，一次列出全部问题。
+
+    \b
+    FILE 为报告 JSON 文件，- 表示从标准输入读取。
+    退出码：0 通过（可有警告），1 发现问题，2 文件无法读取。
+
+    \b
+    示例：
+      docxreport validate examples/zhuyangguan-2024.json
+      docxreport validate report-2024.json --previous report-2023.json
+      docxreport validate report.json --format json
+    """
+    from .validation import check_source
+
+    try:
+        _, problems = check_source(_source(file), previous)
+    except ReportFileError as exc:
+        _fail(str(exc))
+    click.echo(REPORTERS[output_format](_display(file), problems))
+    sys.exit(EXIT_PROBLEMS if has_errors(problems) else 0)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
+def schema(output: str | None) -> None:
+    """输出报告内容的 JSON Schema（Draft 2020-12，含每个字段的中文标题和说明）。
+
+    \b
+    编辑器（如 VS Code）可用它在输入时提示和校验：在报告 JSON 中加入
+    "$schema": "schema.json"。
+
+    \b
+    示例：
+      docxreport schema -o schema.json
+    """
+    from .schema import load_schema, schema_json
+
+    text = schema_json(load_schema())
+    if output:
+        try:
+            write_atomic(output, text.encode("utf-8"))
+        except ReportFileError as exc:
+            _fail(str(exc))
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--organ", required=True, help="机关名称，如 某某县自然资源局。")
+@click.option("--year", required=True, type=click.IntRange(2008, 2100), help="报告年度，如 2024。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件。")
+def init(organ: str, year: int, output: str | None, force: bool) -> None:
+    """生成一份完整的报告 JSON 骨架：统计表全部为 0，各部分带待填写的占位段落。
+
+    骨架本身即可通过校验；按实际情况替换占位文字、填写数字后即可生成报告。
+
+    \b
+    示例：
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.json
+    """
+    from .schema import schema_problems
+    from .skeleton import skeleton
+
+    data = skeleton(organ, year)
+    problems = schema_problems(data)
+    if problems:  # the organ name given on the command line is checked like any other text
+        click.echo(report_text("--organ", problems), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if not output:
+        click.echo(text, nl=False)
+        return
+    if Path(output).exists() and not force:
+        _fail(f"{output}: 文件已存在（如需覆盖请加 --force）")
+    try:
+        write_atomic(output, text.encode("utf-8"))
+    except ReportFileError as exc:
+        _fail(str(exc))
+    click.echo(f"已生成 {output}", err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("input_file", metavar="INPUT", type=click.Path(allow_dash=True))
+@click.option("-o", "--output", type=click.Path(allow_dash=True), help="输出的 .docx（默认与输入同名、同目录；- 表示标准输出）。")
+@click.option("--template", type=click.Path(dir_okay=False), help="使用本单位的 .docx 模板（docxtpl 标签），默认为内置国家格式模板。")
+@click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="official：仿宋_GB2312 等公文字体；windows：仿宋/楷体/黑体/宋体（未安装 GB2312 字体的电脑）。")
+@click.option("--previous", type=click.Path(), help="上年报告的 JSON，渲染前一并核对跨年度规则。")
+def render(input_file: str, output: str | None, template: str | None, fonts: str, previous: str | None) -> None:
+    """把报告 JSON 生成为 Word 文档（.docx）。先校验，有错误时不生成任何文件。
+
+    \b
+    INPUT 为报告 JSON，- 表示从标准输入读取（此时默认写到标准输出）。
+    输出先写入临时文件再改名：失败时不会留下半个文件，也不会破坏已有文件；
+    永远不会覆盖输入文件。
+
+    \b
+    示例：
+      docxreport render examples/zhuyangguan-2024.json -o zhuyangguan-2024.docx
+      docxreport render report.json --template 本单位模板.docx
+      cat report.json | docxreport render - -o - > report.docx
+    """
+    from .render import render as render_docx
+    from .validation import check_source
+
+    if output is None:
+        output = "-" if input_file == "-" else str(Path(input_file).with_suffix(".docx"))
+    if output == "-" and sys.stdout.isatty():
+        _fail("不会把 .docx 写到终端：请用 -o 指定输出文件")
+    for other, what in ((input_file, "输入文件"), (template, "模板文件"), (previous, "上年报告")):
+        if other and other != "-" and output != "-" and same_file(output, other):
+            _fail(f"{output}: 输出路径与{what}相同，拒绝覆盖")
+    try:
+        data, problems = check_source(_source(input_file), previous)
+        if has_errors(problems):
+            click.echo(report_text(_display(input_file), problems), err=True)
+            sys.exit(EXIT_PROBLEMS)
+        document = render_docx(data, template=template, fonts=fonts)
+        if output == "-":
+            sys.stdout.buffer.write(document)
+            sys.stdout.buffer.flush()
+        else:
+            write_atomic(output, document)
+    except InvalidReportError as exc:
+        click.echo(report_text(_display(input_file), exc.problems), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    except ReportFileError as exc:
+        _fail(str(exc))
+    except DocxReportError as exc:
+        _fail(str(exc), EXIT_PROBLEMS)
+    for p in problems:
+        click.echo(f"{_display(input_file)}: {p.location}: 警告：{p.message} [{p.rule}]", err=True)
+    if output != "-":
+        click.echo(f"已生成 {output}", err=True)

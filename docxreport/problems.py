@@ -1,0 +1,71 @@
+"""``Problem``: one finding about a report, whether from the JSON Schema, a consistency rule or the reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+PathPart = str | int
+
+
+def json_path(path: Sequence[PathPart]) -> str:
+    """Render a path as the dotted form used in messages: ``overview[2].body[0]``; the root is ``$``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a report.
+
+    ``path`` locates it in the JSON document (keys and list indexes); ``line``/``column`` are set instead
+    when the problem is in the file's text itself (bad encoding, a syntax error). ``rule`` is a stable id
+    (``schema.type``, ``row_total``, ``json.syntax`` …) that programs can match on; ``message`` is for people.
+    """
+
+    path: tuple[PathPart, ...]
+    rule: str
+    message: str
+    severity: Severity = "error"
+    line: int | None = None
+    column: int | None = None
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def json_path(self) -> str:
+        return json_path(self.path)
+
+    @property
+    def location(self) -> str:
+        """Where the problem is, as shown to users: a JSON path, or ``line L, column C``."""
+        if self.line is not None:
+            return f"第 {self.line} 行第 {self.column} 列"
+        return self.json_path
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form shared by ``validate --format json`` and any service."""
+        out: dict[str, Any] = {
+            "path": self.json_path,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+        }
+        if self.line is not None:
+            out["line"] = self.line
+            out["column"] = self.column
+        return out
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """True when any problem is an error (warnings do not make a report invalid)."""
+    return any(p.severity == "error" for p in problems)

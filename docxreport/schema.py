@@ -1,0 +1,323 @@
+"""The report's JSON Schema, built from the format description, and its errors as Problems.
+
+:func:`build_schema` derives the Draft 2020-12 schema from :mod:`docxreport.format`: the object tree from
+the tables' data-cell keys, titles from the labels that name each node, requiredness from the rules
+(totals are optional, table 三's applicant columns default to 0). The committed
+``schemas/gov-info-annual-report-2021.schema.json`` is this function's output; a test keeps them equal.
+:func:`schema_problems` runs it and turns each jsonschema error into a Chinese :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from .format import CN_NUMERALS, Format, load_format
+from .problems import PathPart, Problem
+from .rules import sum_targets, zero_cells
+
+SCHEMA_FILE = "gov-info-annual-report-2021.schema.json"
+SCHEMA_ID = "urn:docxreport:schema:gov-info-annual-report-2021"
+
+# Text may hold newlines and tabs; other C0 controls and DEL cannot be represented in a Word document.
+_BAD_CONTROL = "\\u0000-\\u0008\\u000b-\\u001f\\u007f"
+TEXT_PATTERN = f"^(?=[\\s\\S]*\\S)[^{_BAD_CONTROL}]*$"
+_BAD_CONTROL_RE = re.compile(f"[{_BAD_CONTROL}]")
+_NOT_XML_RE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _text(fmt: Format, max_length: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": TEXT_PATTERN, **extra}
+
+
+def _label_chain(path: str, names: Mapping[str, str], fmt: Format) -> list[str]:
+    """Labels of a data-model node and its ancestors, outermost first (section heading included)."""
+    parts = path.split(".")
+    chain = [fmt.section(parts[0]).heading]
+    for depth in range(2, len(parts) + 1):
+        label = _title_of(".".join(parts[:depth]), names)
+        if label:
+            chain.append(label)
+    return chain
+
+
+def _title_of(path: str, names: Mapping[str, str]) -> str | None:
+    if path in names:
+        return names[path]
+    parts = path.split(".")
+    return names.get(f"{parts[0]}.*.{parts[-1]}") if len(parts) > 2 else None
+
+
+def _node_schema(path: str, tree: dict[str, Any], fmt: Format, names: Mapping[str, str], computed: frozenset[str]) -> dict[str, Any]:
+    chain = _label_chain(path, names, fmt)
+    field = fmt.fields.get(path) or fmt.fields.get(f"{path.split('.')[0]}.*.{path.split('.')[-1]}") or {}
+    described = {
+        "title": _title_of(path, names) or chain[-1],
+        "description": field.get("description", " › ".join(chain)),
+    }
+    if not tree:  # a leaf: one table cell
+        if field.get("value") == "fee":
+            leaf = {"type": "number", "minimum": 0, "maximum": fmt.limits["fee_max"]}
+        else:
+            leaf = {"type": "integer", "minimum": 0, "maximum": fmt.limits["count_max"]}
+        return {**described, **leaf, **({"examples": field["examples"]} if "examples" in field else {})}
+    props = {k: _node_schema(f"{path}.{k}", sub, fmt, names, computed) for k, sub in tree.items()}
+    zeros = zero_cells(fmt)
+    required = [k for k in tree if f"{path}.{k}" not in zeros and not _all_computed(f"{path}.{k}", tree[k], computed)]
+    return {**described, "type": "object", "additionalProperties": False, "required": required, "properties": props}
+
+
+def _all_computed(path: str, tree: dict[str, Any], computed: frozenset[str]) -> bool:
+    """True for a total, or an object made of totals only (such as the （七）总计 row): optional."""
+    if not tree:
+        return path in computed
+    return all(_all_computed(f"{path}.{k}", sub, computed) for k, sub in tree.items())
+
+
+def _blocks_defs(fmt: Format) -> dict[str, Any]:
+    """Block lists by heading level: level 2 is （一）, the deepest allowed holds paragraphs only."""
+    b = fmt.blocks
+    text_max = fmt.limits["text_max_length"]
+    defs: dict[str, Any] = {
+        "paragraph": _text(fmt, text_max, title=b["paragraph"]["title"], description=b["paragraph"]["description"]),
+        "headingText": _text(fmt, 200, title=b["heading_text"]["title"], description=b["heading_text"]["description"]),
+        "runIn": {
+            "title": b["run_in"]["title"], "description": b["run_in"]["description"],
+            "type": "object", "additionalProperties": False, "required": ["heading", "text"],
+            "properties": {
+                "heading": {"$ref": "#/$defs/headingText"},
+                "text": {**_text(fmt, text_max), "title": b["text"]["title"], "description": b["text"]["description"]},
+            },
+        },
+    }
+    deepest = fmt.max_heading_depth + 1
+    defs[f"blocks{deepest}"] = {"type": "array", "items": {"$ref": "#/$defs/paragraph"}}
+    for level in range(fmt.max_heading_depth, 1, -1):
+        defs[f"heading{level}"] = {
+            "title": b["heading"]["title"], "description": b["heading"]["description"],
+            "type": "object", "additionalProperties": False, "required": ["heading", "body"],
+            "properties": {
+                "heading": {"$ref": "#/$defs/headingText"},
+                "body": {"$ref": f"#/$defs/blocks{level + 1}", "minItems": 1, "title": b["body"]["title"], "description": b["body"]["description"]},
+            },
+        }
+        defs[f"blocks{level}"] = {
+            "type": "array",
+            "items": {"anyOf": [{"$ref": "#/$defs/paragraph"}, {"$ref": "#/$defs/runIn"}, {"$ref": f"#/$defs/heading{level}"}]},
+        }
+    return defs
+
+
+def build_schema(fmt: Format | None = None) -> dict[str, Any]:
+    """The JSON Schema of a report, derived from the format description."""
+    fmt = fmt or load_format()
+    names = fmt.names()
+    computed = sum_targets(fmt)
+    tree: dict[str, Any] = {}
+    for key in fmt.data_keys:
+        node = tree
+        for part in key.split("."):
+            node = node.setdefault(part, {})
+    f, lim = fmt.fields, fmt.limits
+
+    def field(name: str, **schema: Any) -> dict[str, Any]:
+        return {"title": f[name]["title"], "description": f[name]["description"], **schema, **({"examples": f[name]["examples"]} if "examples" in f[name] else {})}
+
+    props: dict[str, Any] = {
+        "$schema": field("$schema", type="string"),
+        "format": field("format", const=fmt.id),
+        "organ": field("organ", **_text(fmt, lim["organ_max_length"])),
+        "year": field("year", type="integer", minimum=lim["year_min"], maximum=lim["year_max"]),
+        "title": field("title", anyOf=[
+            _text(fmt, 200),
+            {"type": "array", "minItems": 1, "maxItems": lim["title_max_lines"], "items": _text(fmt, 200)},
+        ]),
+        "date": field("date", type="string", format="date", pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        "preamble": field("preamble", **{"$ref": "#/$defs/blocks2"}),
+    }
+    required = ["organ", "year"]
+    for section in fmt.sections:
+        if section.is_table:
+            sub = _node_schema(section.key, tree[section.key], fmt, names, computed)
+            sub["title"] = section.heading
+        else:
+            sub = {"title": section.heading, "description": f"“{section.heading}”部分的段落和小标题（不含序号）", "$ref": "#/$defs/blocks2", "minItems": 1}
+        props[section.key] = sub
+        required.append(section.key)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": f"政府信息公开工作年度报告（{fmt.notice}）",
+        "description": f"{fmt.name}（{fmt.notice}）的报告内容：叙述部分和统计表。",
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": props,
+        "$defs": _blocks_defs(fmt),
+    }
+
+
+def schema_json(schema: Mapping[str, Any]) -> str:
+    """The canonical text of a schema, as committed under ``schemas/``."""
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of a report (format 2021), as shipped with the package."""
+    text = resources.files("docxreport.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema(), format_checker=FormatChecker())
+
+
+# --------------------------------------------------------------------------- errors → Problems
+
+_TYPE_NAMES = {"integer": "整数", "number": "数字", "string": "文字", "object": "对象 {…}", "array": "数组 […]", "boolean": "true/false", "null": "null"}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"布尔值 {str(value).lower()}"
+    if isinstance(value, (Decimal, float)):
+        return f"小数 {value}"
+    if isinstance(value, int):
+        return f"整数 {value}"
+    if isinstance(value, str):
+        return f"文字“{value[:20]}{'…' if len(value) > 20 else ''}”"
+    if isinstance(value, list):
+        return "数组 […]"
+    return "对象 {…}"
+
+
+def _body_depth(path: tuple[PathPart, ...]) -> int:
+    return sum(1 for p in path if p == "body")
+
+
+def _title(schema: Mapping[str, Any], key: str) -> str:
+    sub = schema.get("properties", {}).get(key, {})
+    return f"（{sub['title']}）" if "title" in sub else ""
+
+
+def _translate(error: ValidationError, fmt: Format) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    kw, value, inst = error.validator, error.validator_value, error.instance
+    rule = f"schema.{kw}"
+    if kw == "type":
+        if isinstance(inst, dict) and "heading" in inst and _body_depth(path) >= fmt.max_heading_depth - 1:
+            yield Problem(path, "schema.depth", f"标题嵌套超过{CN_NUMERALS[fmt.max_heading_depth - 1]}级（一、（一）1.（1））：此处只能是段落文字")
+        else:
+            want = "或".join(_TYPE_NAMES[t] for t in ([value] if isinstance(value, str) else value))
+            yield Problem(path, rule, f"应为{want}，实际为{_describe(inst)}")
+    elif kw == "required":  # jsonschema yields one error per missing key; name it from the instance
+        missing = [k for k in value if isinstance(inst, dict) and k not in inst]
+        for key in missing[:1] if len(missing) == 1 else [k for k in missing if repr(k) in error.message][:1]:
+            yield Problem(path + (key,), rule, f"缺少必填项“{key}”{_title(error.schema, key)}")
+    elif kw == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for key in inst:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"，是否应为“{close[0]}”{_title(error.schema, close[0])}？" if close else f"；允许的键：{', '.join(allowed)}"
+            yield Problem(path + (key,), "schema.unknown_key", f"未知的键“{key}”{hint}")
+    elif kw == "minimum":
+        yield Problem(path, rule, f"不能小于 {value}，实际为 {inst}")
+    elif kw == "maximum":
+        yield Problem(path, rule, f"不能大于 {value}，实际为 {inst}")
+    elif kw == "minLength":
+        yield Problem(path, "schema.empty", "不能为空")
+    elif kw == "maxLength":
+        yield Problem(path, rule, f"过长：最多 {value} 个字符，实际 {len(inst)} 个")
+    elif kw == "minItems":
+        yield Problem(path, "schema.empty", "不能为空：至少需要一段内容" if value == 1 else f"至少需要 {value} 项")
+    elif kw == "maxItems":
+        yield Problem(path, rule, f"最多 {value} 项，实际 {len(inst)} 项")
+    elif kw == "pattern":
+        yield _pattern_problem(path, inst)
+    elif kw == "format":
+        yield Problem(path, rule, f"“{inst}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-20）")
+    elif kw == "const":
+        yield Problem(path, rule, f"只能是 {json.dumps(value, ensure_ascii=False)}，实际为 {json.dumps(inst, ensure_ascii=False, default=str)}")
+    elif kw in ("anyOf", "oneOf"):
+        yield from _translate_branches(error, fmt)
+    else:  # a keyword this module does not phrase: still a problem with its path
+        yield Problem(path, rule, error.message)
+
+
+def _pattern_problem(path: tuple[PathPart, ...], text: str) -> Problem:
+    bad = _BAD_CONTROL_RE.search(text)
+    if bad:
+        return Problem(path, "schema.control_character", f"第 {bad.start() + 1} 个字符是控制字符 U+{ord(bad.group()):04X}，不能出现在报告中（只允许换行和制表符）")
+    if not text.strip():
+        return Problem(path, "schema.empty", "不能为空白")
+    return Problem(path, "schema.pattern", f"“{text}”的格式不正确（应为 YYYY-MM-DD，如 2025-01-20）")
+
+
+def _translate_branches(error: ValidationError, fmt: Format) -> Iterator[Problem]:
+    """Report the errors of the branch the value was evidently meant to match."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    fitting = [errs for errs in branches.values() if not any(e.validator == "type" and not e.relative_path for e in errs)]
+    if not fitting:
+        yield Problem(tuple(error.absolute_path), "schema.type", f"应为文字段落或带“heading”的对象，实际为{_describe(error.instance)}")
+        return
+    for sub in min(fitting, key=len):
+        yield from _translate(sub, fmt)
+
+
+def _xml_problems(value: Any, path: tuple[PathPart, ...]) -> Iterator[Problem]:
+    """Characters no Word document can hold (lone surrogates, U+FFFE/U+FFFF), anywhere in the text."""
+    if isinstance(value, str):
+        bad = _NOT_XML_RE.search(value)
+        if bad:
+            yield Problem(path, "schema.invalid_character", f"第 {bad.start() + 1} 个字符 U+{ord(bad.group()):04X} 不是有效的文字字符，无法写入文档")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _xml_problems(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _xml_problems(v, path + (i,))
+
+
+def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
+    places = fmt.limits["fee_decimals"]
+    for key, field in fmt.fields.items():
+        if field.get("value") != "fee":
+            continue
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, (float, Decimal)) and not isinstance(node, bool):
+            exact = Decimal(repr(node)) if isinstance(node, float) else node
+            if exact.is_finite() and exact.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
+                yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {node}")
+
+
+def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
+    """Every schema problem of ``data``, in document order."""
+    fmt = fmt or load_format()
+    found: list[Problem] = []
+    for error in _validator().iter_errors(data):
+        found.extend(_translate(error, fmt))
+    found.extend(_xml_problems(data, ()))
+    found.extend(_fee_problems(data, fmt))
+    return found

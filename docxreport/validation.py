@@ -1,0 +1,58 @@
+"""``validate``: the JSON Schema and the consistency rules, all problems at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import rules
+from .errors import InvalidReportError
+from .format import load_format
+from .jsonfile import Source, read_json
+from .problems import Problem
+from .schema import schema_problems
+
+
+def validate(data: Any, previous: Any = None) -> list[Problem]:
+    """Check report data against the schema and the consistency rules (勾稽关系).
+
+    ``data`` is the parsed JSON (a dict); ``previous`` optionally last year's report, for the cross-year
+    rule. Returns every problem found, errors and warnings, each with its JSON path; an empty list means
+    the report is valid. Absent totals are computed, never reported.
+    """
+    fmt = load_format()
+    problems = schema_problems(data, fmt)
+    problems.extend(rules.check(data, fmt, previous))
+    return problems
+
+
+def load(source: Source) -> dict[str, Any]:
+    """Read report JSON strictly (UTF-8, no duplicate keys, no NaN, exact decimals).
+
+    Raises :class:`~docxreport.errors.ReportFileError` when the file cannot be read at all and
+    :class:`~docxreport.errors.InvalidReportError` when its text is not acceptable JSON. The data is
+    not validated: call :func:`validate` for that.
+    """
+    data, problems = read_json(source)
+    if problems:
+        raise InvalidReportError(problems, "无法读取报告 JSON")
+    return data  # type: ignore[no-any-return]
+
+
+def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
+    """Read and validate a report file (and last year's): ``(data or None, problems)``.
+
+    Problems found while reading come first; a schema problem at a path the reader already reported
+    (a NaN, a duplicate key) is not repeated.
+    """
+    data, problems = read_json(source)
+    last = None
+    if previous is not None:
+        last, last_problems = read_json(previous)
+        problems.extend(
+            Problem(p.path, p.rule, f"上年报告：{p.message}", p.severity, p.line, p.column) for p in last_problems
+        )
+    if data is None:
+        return None, problems
+    seen = {p.path for p in problems}
+    problems.extend(p for p in validate(data, last) if p.path not in seen)
+    return data, problems

@@ -1,0 +1,1 @@
+"""The report JSON Schemas, shipped inside the package as ``docxreport.schemas``."""

@@ -1,0 +1,1 @@
+"""The official .docx templates, shipped inside the package as ``docxreport.templates``."""
