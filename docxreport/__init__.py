@@ -20,7 +20,7 @@ from .schema import load_schema
 from .validation import load, validate
 
 if TYPE_CHECKING:
-    from .render import render
+    from .renderer import render
 
 __version__ = "0.1.0"
 
@@ -39,7 +39,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "render":
-        from .render import render
+        from .renderer import render
 
         return render
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

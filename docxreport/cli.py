@@ -113,6 +113,8 @@ def validate(file: str, previous: str | None, output_format: str) -> None:
     try:
         _, problems = check_source(_source(file), previous)
     except ReportFileError as exc:
+        if output_format == "json":  # OA systems parse stdout: give them an answer there too
+            click.echo(json.dumps({"file": _display(file), "valid": False, "error": str(exc), "problems": []}, ensure_ascii=False, indent=2))
         _fail(str(exc))
     click.echo(REPORTERS[output_format](_display(file), problems))
     sys.exit(EXIT_PROBLEMS if has_errors(problems) else 0)
@@ -198,7 +200,7 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
       docxreport render report.json --template 本单位模板.docx
       cat report.json | docxreport render - -o - > report.docx
     """
-    from .render import render as render_docx
+    from .renderer import render as render_docx
     from .validation import check_source
 
     if output is None:

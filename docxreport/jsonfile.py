@@ -85,7 +85,7 @@ def _decode(raw: bytes) -> tuple[str | None, list[Problem]]:
             hint += "（看起来是 GBK/GB18030 编码，请在编辑器中另存为 UTF-8）"
         except UnicodeDecodeError:
             pass
-        return None, [Problem((), "file.encoding", f"{hint}：第 {exc.start} 字节 0x{raw[exc.start]:02X} 无法按 UTF-8 解码", line=line, column=col)]
+        return None, [Problem((), "file.encoding", f"{hint}：第 {exc.start + 1} 字节 0x{raw[exc.start]:02X} 无法按 UTF-8 解码", line=line, column=col)]
 
 
 def _walk(value: Any, path: tuple[PathPart, ...], problems: list[Problem]) -> Any:

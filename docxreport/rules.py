@@ -85,16 +85,21 @@ def _resolve(data: Any, fmt: Format) -> tuple[dict[str, int | None], set[str]]:
     values: dict[str, int | None] = {}
     given: set[str] = set()
     pending: set[str] = set()
+    count_max = fmt.limits["count_max"]
     for key in fmt.data_keys:
+        parent_path, leaf = key.rsplit(".", 1)
+        parent = get_path(data, parent_path)
+        absent = isinstance(parent, Mapping) and leaf not in parent
+        row_absent = parent is None  # e.g. the whole （七）总计 row left out: its totals are computed
         raw = get_path(data, key)
-        if _is_count(raw):
+        if _is_count(raw) and 0 <= raw <= count_max:
             values[key] = raw
             given.add(key)
-        elif raw is None and key in targets:
+        elif (absent or row_absent) and key in targets:
             pending.add(key)
-        elif raw is None and key in zeros and isinstance(get_path(data, key.rsplit(".", 1)[0]), Mapping):
+        elif absent and key in zeros:
             values[key] = 0  # an absent column of a present row (a missing row is a schema error)
-        else:
+        else:  # a value the schema refuses (null, -1, NaN as read): unknown, so no rule repeats the problem
             values[key] = None
     sums = [c for c in expand_rules(fmt) if c.kind == "sum"]
     while pending:

@@ -15,12 +15,12 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from .data import data_file
 from .format import CN_NUMERALS, Format, load_format
 from .problems import PathPart, Problem
 from .rules import sum_targets, zero_cells
@@ -177,13 +177,23 @@ def schema_json(schema: Mapping[str, Any]) -> str:
 @cache
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of a report (format 2021), as shipped with the package."""
-    text = resources.files("docxreport.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    text = data_file("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """A JSON integer only: jsonschema also takes the float ``1.0`` (from ``json.load``), which is no count."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_StrictValidator = validators.extend(
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+)
 
 
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema(), format_checker=FormatChecker())
+    return _StrictValidator(load_schema(), format_checker=FormatChecker())  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- errors → Problems
@@ -251,7 +261,7 @@ def _translate(error: ValidationError, fmt: Format) -> Iterator[Problem]:
     elif kw == "maxItems":
         yield Problem(path, rule, f"最多 {value} 项，实际 {len(inst)} 项")
     elif kw == "pattern":
-        yield _pattern_problem(path, inst)
+        yield _pattern_problem(path, inst, value)
     elif kw == "format":
         yield Problem(path, rule, f"“{inst}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-20）")
     elif kw == "const":
@@ -262,13 +272,13 @@ def _translate(error: ValidationError, fmt: Format) -> Iterator[Problem]:
         yield Problem(path, rule, error.message)
 
 
-def _pattern_problem(path: tuple[PathPart, ...], text: str) -> Problem:
+def _pattern_problem(path: tuple[PathPart, ...], text: str, pattern: str) -> Problem:
+    if pattern != TEXT_PATTERN:  # the date's pattern: the same problem as its format (reported once)
+        return Problem(path, "schema.format", f"“{text}”不是有效的日期（应为 YYYY-MM-DD，如 2025-01-20）")
     bad = _BAD_CONTROL_RE.search(text)
     if bad:
         return Problem(path, "schema.control_character", f"第 {bad.start() + 1} 个字符是控制字符 U+{ord(bad.group()):04X}，不能出现在报告中（只允许换行和制表符）")
-    if not text.strip():
-        return Problem(path, "schema.empty", "不能为空白")
-    return Problem(path, "schema.pattern", f"“{text}”的格式不正确（应为 YYYY-MM-DD，如 2025-01-20）")
+    return Problem(path, "schema.empty", "不能为空白")
 
 
 def _translate_branches(error: ValidationError, fmt: Format) -> Iterator[Problem]:
@@ -308,7 +318,9 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, (float, Decimal)) and not isinstance(node, bool):
             exact = Decimal(repr(node)) if isinstance(node, float) else node
-            if exact.is_finite() and exact.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
+            if exact.is_nan():  # passes minimum and maximum; only data not read by jsonfile can hold it
+                yield Problem(tuple(key.split(".")), "json.non_finite", "不允许使用 NaN：数值必须是有限的数字")
+            elif exact.is_finite() and exact.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
                 yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {node}")
 
 
@@ -320,4 +332,11 @@ def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
         found.extend(_translate(error, fmt))
     found.extend(_xml_problems(data, ()))
     found.extend(_fee_problems(data, fmt))
-    return found
+    # one value can fail two keywords the same way (an empty string: minLength and pattern); report it once
+    seen: set[tuple[tuple[PathPart, ...], str]] = set()
+    unique = []
+    for p in found:
+        if (p.path, p.rule) not in seen:
+            seen.add((p.path, p.rule))
+            unique.append(p)
+    return unique

@@ -45,6 +45,7 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
     (a NaN, a duplicate key) is not repeated.
     """
     data, problems = read_json(source)
+    seen = {p.path for p in problems}  # this file's only: last year's problems must not hide this year's
     last = None
     if previous is not None:
         last, last_problems = read_json(previous)
@@ -53,6 +54,5 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
         )
     if data is None:
         return None, problems
-    seen = {p.path for p in problems}
     problems.extend(p for p in validate(data, last) if p.path not in seen)
     return data, problems

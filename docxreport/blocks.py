@@ -1,0 +1,102 @@
+"""Narrative blocks → styled paragraphs: numbering by depth, run-in headings, punctuation.
+
+Pure logic over the data model (no .docx): the renderer turns the :class:`Para` list into XML, and the
+extractor will use :func:`number_for` / :func:`strip_number` to read numbering back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .format import CN_NUMERALS
+
+RUN_IN_STOPS = ("。", "：", ":")
+BODY_STYLE = "RunInBody"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of paragraph text; ``style`` is a character style id (None: the paragraph's font)."""
+
+    text: str
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph to write: its paragraph style (None: body text) and runs."""
+
+    style: str | None
+    runs: tuple[Run, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(r.text for r in self.runs)
+
+    @property
+    def run_in(self) -> bool:
+        """A heading with its text in the same paragraph."""
+        return self.style is not None and len(self.runs) > 1
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 99 → 九十九."""
+    if not 1 <= n <= 99:
+        raise ValueError(f"no numeral for {n}")
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else CN_NUMERALS[tens - 1] + "十")
+    return head + (CN_NUMERALS[ones - 1] if ones else "")
+
+
+def number_for(patterns: Sequence[str], level: int, n: int) -> str:
+    """The number of the ``n``-th heading at ``level`` (1 = 一、, 2 = （一）, 3 = 1., 4 = （1））."""
+    return patterns[level - 1].format(cn=chinese_numeral(n), n=n)
+
+
+def numbered(heading: str, number: str) -> str:
+    """``number + heading``, unless the heading already starts with that very number."""
+    return heading if heading.startswith(number) else number + heading
+
+
+def run_in_heading(heading: str) -> str:
+    """A run-in heading keeps its own closing punctuation, otherwise takes ``。``."""
+    return heading if heading.endswith(RUN_IN_STOPS) else heading + "。"
+
+
+def paragraphs(blocks: Sequence[Any], patterns: Sequence[str], level: int = 2) -> Iterator[Para]:
+    """The paragraphs of a block list whose headings are at ``level`` (section bodies start at 2)."""
+    n = 0
+    for block in blocks:
+        if isinstance(block, str):
+            yield Para(None, (Run(block),))
+            continue
+        n += 1
+        title = numbered(block["heading"], number_for(patterns, level, n))
+        style = f"Heading{level}"
+        if "text" in block:
+            yield Para(style, (Run(run_in_heading(title)), Run(block["text"], BODY_STYLE)))
+        else:
+            yield Para(style, (Run(title),))
+            yield from paragraphs(block["body"], patterns, level + 1)
+
+
+def display_width(text: str) -> float:
+    """Width in body characters: CJK and full-width forms are 1, ASCII (half-width digits) 0.5."""
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def signature_indents(organ: str, date_text: str, chars_from_right: float = 2.0) -> tuple[float, float]:
+    """Right indents (in characters) of the signature lines per GB/T 9704: the organ name 右空二字 and the
+    date starting two characters right of the name's first character; when the date is the longer line
+    it keeps the right margin and the name moves left to keep that relation."""
+    name, date = display_width(organ), display_width(date_text)
+    date_right = max(name - date, 0.0)
+    return date_right + date + chars_from_right - name, date_right
+
+
+def date_text(iso: str) -> str:
+    """``2025-01-20`` → ``2025年1月20日`` (no leading zeros)."""
+    year, month, day = (int(p) for p in iso.split("-"))
+    return f"{year}年{month}月{day}日"

@@ -1,0 +1,386 @@
+"""The one module that writes WordprocessingML: styles, fonts, page setup, tables and paragraphs.
+
+Everything that knows about ``w:gridSpan``, ``w:vMerge``, ``w:rFonts`` and friends lives here; the template
+builder and the renderer call these functions with format objects and plain text. Text always enters the
+tree as element text (lxml escapes it); it is never spliced into markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from lxml import etree
+
+from .blocks import Run
+from .format import CellSpec, Table
+
+TWIPS_PER_MM = 1440 / 25.4
+
+
+@dataclass(frozen=True)
+class FontProfile:
+    """East Asian font names by role. ``official`` follows GB/T 9704; ``windows`` uses the fonts every
+    Windows PC has, for offices without the GB2312 fonts."""
+
+    body: str
+    title: str
+    heading1: str
+    heading2: str
+    table: str
+    page_number: str
+    latin: str = "Times New Roman"
+
+    def mapping_to(self, other: FontProfile) -> dict[str, str]:
+        roles = ("body", "title", "heading1", "heading2", "table", "page_number")
+        return {getattr(self, r): getattr(other, r) for r in roles if getattr(self, r) != getattr(other, r)}
+
+
+FONT_PROFILES: dict[str, FontProfile] = {
+    "official": FontProfile("仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312", "宋体", "宋体"),
+    "windows": FontProfile("仿宋", "宋体", "黑体", "楷体", "宋体", "宋体"),
+}
+
+
+def el(tag: str, attrs: Mapping[str, str | int] | None = None, *children: etree._Element) -> etree._Element:
+    """A ``w:`` element with ``w:`` attributes and children."""
+    node = OxmlElement(tag)
+    for key, value in (attrs or {}).items():
+        node.set(qn(key), str(value))
+    for child in children:
+        node.append(child)
+    return node
+
+
+def fonts(east_asia: str, latin: str) -> etree._Element:
+    """``w:rFonts``: Latin letters and digits in ``latin``, Chinese in ``east_asia``."""
+    return el("w:rFonts", {"w:ascii": latin, "w:hAnsi": latin, "w:cs": latin, "w:eastAsia": east_asia})
+
+
+def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False) -> etree._Element:
+    rpr = el("w:rPr", None, fonts(east_asia, latin))
+    if bold:
+        rpr.append(el("w:b"))
+        rpr.append(el("w:bCs"))
+    else:
+        rpr.append(el("w:b", {"w:val": 0}))
+        rpr.append(el("w:bCs", {"w:val": 0}))
+    rpr.append(el("w:kern", {"w:val": 0}))
+    rpr.append(el("w:sz", {"w:val": half_points}))
+    rpr.append(el("w:szCs", {"w:val": half_points}))
+    return rpr
+
+
+# --------------------------------------------------------------------------- styles
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Page and type measures of GB/T 9704 (practice values are settings, not constants in code)."""
+
+    line_twips: int = 579  # fixed 28.95 pt: 22 lines in the 225 mm text block
+    body_half_points: int = 32  # 3号 16 pt
+    title_half_points: int = 44  # 2号 22 pt
+    table_half_points: int = 21  # 五号 10.5 pt
+    page_number_half_points: int = 28  # 4号 14 pt
+    # GB/T 9704 asks for 28 characters per line, which at 16 pt needs Word's character grid to compress the
+    # pitch (w:charSpace < 0). LibreOffice renders a negative charSpace by giving every character two grid
+    # cells (measured: 13 characters per line), so the default keeps the line grid with the natural pitch
+    # (27 characters per line in Word, WPS and LibreOffice alike). Set 28 for Word-exact output.
+    chars_per_line: int | None = None
+    page_width: int = 11906
+    page_height: int = 16838
+    margin_top: int = 2098  # 37 mm
+    margin_bottom: int = 1984  # 35 mm
+    margin_left: int = 1588  # 28 mm
+    margin_right: int = 1474  # 26 mm
+    footer_distance: int = 1304  # page number 7 mm below the text block
+    heading3_bold: bool = False
+
+    @property
+    def text_width(self) -> int:
+        return self.page_width - self.margin_left - self.margin_right
+
+    @property
+    def char_space(self) -> int:
+        """``w:docGrid/@w:charSpace`` for ``chars_per_line`` characters of the body size per line."""
+        if self.chars_per_line is None:
+            return 0
+        pitch_points = self.text_width / self.chars_per_line / 20
+        return round((pitch_points - self.body_half_points / 2) * 4096)
+
+
+def _para_style(style_id: str, name: str, ppr: etree._Element, rpr: etree._Element, *, based_on: str | None = "Normal",
+                default: bool = False, next_style: str | None = None, outline: int | None = None) -> etree._Element:
+    attrs = {"w:type": "paragraph", "w:styleId": style_id}
+    if default:
+        attrs["w:default"] = "1"
+    style = el("w:style", attrs, el("w:name", {"w:val": name}))
+    if based_on:
+        style.append(el("w:basedOn", {"w:val": based_on}))
+    if next_style:
+        style.append(el("w:next", {"w:val": next_style}))
+    style.append(el("w:qFormat"))
+    if outline is not None:
+        ppr.append(el("w:outlineLvl", {"w:val": outline}))
+    style.append(ppr)
+    style.append(rpr)
+    return style
+
+
+def _ppr(*children: etree._Element) -> etree._Element:
+    return el("w:pPr", None, *children)
+
+
+def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -> None:
+    """Replace every style in a styles part by the lean GB/T 9704 set (no theme fonts, no unused styles)."""
+    for child in list(styles):
+        styles.remove(child)
+    latin, size = profile.latin, layout.body_half_points
+    exact = {"w:before": 0, "w:after": 0, "w:line": layout.line_twips, "w:lineRule": "exact"}
+    indent2 = {"w:firstLineChars": 200, "w:firstLine": size * 20}
+    styles.append(el("w:docDefaults", None,
+        el("w:rPrDefault", None, el("w:rPr", None, fonts(profile.body, latin), el("w:kern", {"w:val": 0}),
+            el("w:sz", {"w:val": size}), el("w:szCs", {"w:val": size}),
+            el("w:lang", {"w:val": "en-US", "w:eastAsia": "zh-CN", "w:bidi": "ar-SA"}))),
+        el("w:pPrDefault", None, el("w:pPr", None, el("w:spacing", exact)))))
+    styles.append(_para_style("Normal", "Normal", _ppr(el("w:spacing", exact), el("w:ind", indent2), el("w:jc", {"w:val": "both"})),
+                              _rpr(profile.body, latin, size), based_on=None, default=True))
+    styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
+                                                     el("w:jc", {"w:val": "center"})),
+                              _rpr(profile.title, latin, layout.title_half_points), next_style="Normal"))
+    heading_fonts = (profile.heading1, profile.heading2, profile.body, profile.body)
+    for level, font in enumerate(heading_fonts, start=1):
+        bold = level == 3 and layout.heading3_bold
+        styles.append(_para_style(f"Heading{level}", f"heading {level}", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", indent2)),
+                                  _rpr(font, latin, size, bold), next_style="Normal", outline=level - 1))
+    styles.append(_para_style("Signature", "Signature", _ppr(el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "right"})),
+                              _rpr(profile.body, latin, size)))
+    styles.append(_para_style("TableText", "Table Text", _ppr(el("w:snapToGrid", {"w:val": 0}), el("w:spacing", {"w:before": 0, "w:after": 0, "w:line": 240, "w:lineRule": "auto"}),
+                                                               el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "center"})),
+                              _rpr(profile.table, latin, layout.table_half_points)))
+    styles.append(_para_style("Footer", "footer", _ppr(el("w:snapToGrid", {"w:val": 0}), el("w:spacing", {"w:before": 0, "w:after": 0, "w:line": 240, "w:lineRule": "auto"}),
+                                                        el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0})),
+                              _rpr(profile.page_number, latin, layout.page_number_half_points)))
+    body_char = el("w:style", {"w:type": "character", "w:styleId": "RunInBody"}, el("w:name", {"w:val": "Run-in Body"}),
+                   el("w:uiPriority", {"w:val": 1}), el("w:qFormat"), _rpr(profile.body, latin, size))
+    styles.append(body_char)
+    styles.append(el("w:style", {"w:type": "character", "w:default": "1", "w:styleId": "DefaultParagraphFont"},
+                     el("w:name", {"w:val": "Default Paragraph Font"}), el("w:uiPriority", {"w:val": 1}), el("w:semiHidden"), el("w:unhideWhenUsed")))
+    styles.append(el("w:style", {"w:type": "table", "w:default": "1", "w:styleId": "TableNormal"},
+                     el("w:name", {"w:val": "Normal Table"}), el("w:uiPriority", {"w:val": 99}), el("w:semiHidden"), el("w:unhideWhenUsed"),
+                     el("w:tblPr", None, el("w:tblInd", {"w:w": 0, "w:type": "dxa"}),
+                        el("w:tblCellMar", None, el("w:top", {"w:w": 0, "w:type": "dxa"}), el("w:left", {"w:w": 108, "w:type": "dxa"}),
+                           el("w:bottom", {"w:w": 0, "w:type": "dxa"}), el("w:right", {"w:w": 108, "w:type": "dxa"})))))
+
+
+def map_fonts(root: etree._Element, mapping: Mapping[str, str]) -> None:
+    """Rename East Asian and Latin fonts under ``root`` (a styles, document or footer part)."""
+    if not mapping:
+        return
+    for node in root.iter(qn("w:rFonts")):
+        for attr in ("w:eastAsia", "w:ascii", "w:hAnsi"):
+            name = node.get(qn(attr))
+            if name in mapping:
+                node.set(qn(attr), mapping[name])
+
+
+def font_table(fonts_element: etree._Element, profile: FontProfile) -> None:
+    """Declare the fonts used, with the GB2312 charset and a Windows fallback name for substitution."""
+    for child in list(fonts_element):
+        fonts_element.remove(child)
+    windows = FONT_PROFILES["windows"]
+    seen: list[tuple[str, str]] = []
+    for role in ("body", "title", "heading1", "heading2", "table", "page_number"):
+        name, alt = getattr(profile, role), getattr(windows, role)
+        if name not in [s[0] for s in seen]:
+            seen.append((name, alt))
+    for name, alt in seen:
+        font = el("w:font", {"w:name": name})
+        if alt != name:
+            font.append(el("w:altName", {"w:val": alt}))
+        font.append(el("w:charset", {"w:val": "86"}))
+        font.append(el("w:family", {"w:val": "modern" if "宋" not in name else "roman"}))
+        font.append(el("w:pitch", {"w:val": "variable"}))
+        fonts_element.append(font)
+    fonts_element.append(el("w:font", {"w:name": profile.latin}, el("w:charset", {"w:val": "00"}),
+                            el("w:family", {"w:val": "roman"}), el("w:pitch", {"w:val": "variable"})))
+
+
+# --------------------------------------------------------------------------- page
+
+
+def page_setup(sect_pr: etree._Element, layout: Layout) -> None:
+    """A4, GB/T 9704 margins and a fixed line grid of 22 × 28 (header/footer references are kept)."""
+    for child in list(sect_pr):
+        if child.tag not in (qn("w:headerReference"), qn("w:footerReference")):
+            sect_pr.remove(child)
+    sect_pr.append(el("w:pgSz", {"w:w": layout.page_width, "w:h": layout.page_height}))
+    sect_pr.append(el("w:pgMar", {"w:top": layout.margin_top, "w:right": layout.margin_right, "w:bottom": layout.margin_bottom,
+                                  "w:left": layout.margin_left, "w:header": 851, "w:footer": layout.footer_distance, "w:gutter": 0}))
+    sect_pr.append(el("w:cols", {"w:space": 425}))
+    grid = {"w:type": "linesAndChars", "w:linePitch": layout.line_twips}
+    if layout.char_space:
+        grid["w:charSpace"] = layout.char_space
+    sect_pr.append(el("w:docGrid", grid))
+
+
+def page_number_paragraph(paragraph: etree._Element, odd: bool) -> None:
+    """``— N —`` in the footer style: odd pages right with one character of indent, even pages left."""
+    for child in list(paragraph):
+        paragraph.remove(child)
+    indent = {"w:rightChars": 100, "w:right": 280} if odd else {"w:leftChars": 100, "w:left": 280}
+    paragraph.append(el("w:pPr", None, el("w:pStyle", {"w:val": "Footer"}), el("w:ind", {**indent, "w:firstLineChars": 0, "w:firstLine": 0}),
+                        el("w:jc", {"w:val": "right" if odd else "left"})))
+    paragraph.append(_text_run("— "))
+    paragraph.append(el("w:r", None, el("w:fldChar", {"w:fldCharType": "begin"})))
+    instr = el("w:instrText")
+    instr.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    instr.text = " PAGE "
+    paragraph.append(el("w:r", None, instr))
+    paragraph.append(el("w:r", None, el("w:fldChar", {"w:fldCharType": "separate"})))
+    paragraph.append(_text_run("1"))
+    paragraph.append(el("w:r", None, el("w:fldChar", {"w:fldCharType": "end"})))
+    paragraph.append(_text_run(" —"))
+
+
+# --------------------------------------------------------------------------- paragraphs
+
+
+def _text_run(text: str, style: str | None = None) -> etree._Element:
+    """A run; newlines become line breaks and tabs become tabs, everything else is literal text."""
+    run = el("w:r")
+    if style:
+        run.append(el("w:rPr", None, el("w:rStyle", {"w:val": style})))
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            run.append(el("w:br"))
+        for j, piece in enumerate(line.split("\t")):
+            if j:
+                run.append(el("w:tab"))
+            if piece:
+                t = el("w:t")
+                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                t.text = piece
+                run.append(t)
+    return run
+
+
+def paragraph(style: str | None, runs: Iterable[Run], *, right_chars: float | None = None, keep_next: bool | None = None) -> etree._Element:
+    """A paragraph of ``runs`` in paragraph style ``style`` (None: Normal); ``keep_next`` overrides the
+    style's keep-with-next (a run-in heading is a whole paragraph and need not stick to the next one)."""
+    p = el("w:p")
+    ppr = el("w:pPr")
+    if style:
+        ppr.append(el("w:pStyle", {"w:val": style}))
+    if keep_next is not None:
+        ppr.append(el("w:keepNext", {"w:val": int(keep_next)}))
+    if right_chars is not None:
+        ppr.append(el("w:ind", {"w:rightChars": round(right_chars * 100), "w:right": round(right_chars * 320)}))
+    if len(ppr):
+        p.append(ppr)
+    for run in runs:
+        p.append(_text_run(run.text, run.style))
+    return p
+
+
+def to_xml(elements: Iterable[etree._Element]) -> str:
+    """Serialise body elements for insertion through a template tag.
+
+    Braces are written as character references, so no user text can ever form a template tag
+    (``{{``, ``{%``) in the rendered part; XML parsers read them back as the same characters.
+    """
+    text = "".join(etree.tostring(e, encoding="unicode") for e in elements)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "TableText", row_height: int = 397) -> etree._Element:
+    """A ``w:tbl`` laid out exactly as the format grid: merges from the spans, fixed column widths,
+    single borders, centred cells, header rows repeated on each page and rows that never split."""
+    widths = spec.column_widths
+    border = {"w:val": "single", "w:sz": 4, "w:space": 0, "w:color": "000000"}
+    tbl = el("w:tbl", None, el("w:tblPr", None,
+        el("w:tblW", {"w:w": sum(widths), "w:type": "dxa"}),
+        el("w:jc", {"w:val": "center"}),
+        el("w:tblBorders", None, *(el(f"w:{side}", border) for side in ("top", "left", "bottom", "right", "insideH", "insideV"))),
+        el("w:tblLayout", {"w:type": "fixed"}),
+        el("w:tblCellMar", None, el("w:left", {"w:w": 40, "w:type": "dxa"}), el("w:right", {"w:w": 40, "w:type": "dxa"})),
+        el("w:tblLook", {"w:val": "0000", "w:firstRow": 0, "w:lastRow": 0, "w:firstColumn": 0, "w:lastColumn": 0, "w:noHBand": 1, "w:noVBand": 1}),
+    ), el("w:tblGrid", None, *(el("w:gridCol", {"w:w": w}) for w in widths)))
+    for r, line in enumerate(spec.grid):
+        trpr = el("w:trPr", None, el("w:cantSplit"), el("w:trHeight", {"w:val": row_height, "w:hRule": "atLeast"}))
+        if r < spec.header_rows:
+            trpr.append(el("w:tblHeader"))
+        tr = el("w:tr", None, trpr)
+        c = 0
+        while c < spec.grid_columns:
+            cell = line[c]
+            tr.append(_cell(cell, r, widths, text_of, style))
+            c = cell.right
+        tbl.append(tr)
+    return tbl
+
+
+def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str) -> etree._Element:
+    tcpr = el("w:tcPr", None, el("w:tcW", {"w:w": sum(widths[cell.col:cell.right]), "w:type": "dxa"}))
+    if cell.colspan > 1:
+        tcpr.append(el("w:gridSpan", {"w:val": cell.colspan}))
+    if cell.rowspan > 1:
+        tcpr.append(el("w:vMerge", {"w:val": "restart"}) if row == cell.row else el("w:vMerge"))
+    tcpr.append(el("w:vAlign", {"w:val": "center"}))
+    text = text_of(cell) if row == cell.row else ""
+    return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else []))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class FoundCell:
+    """A cell read back from a ``w:tbl``: grid position, spans and text (paragraphs joined by newlines)."""
+
+    row: int
+    col: int
+    rowspan: int
+    colspan: int
+    text: str
+
+
+def cell_text(tc: etree._Element) -> str:
+    """Text of a table cell; its paragraphs joined by newlines."""
+    paras = []
+    for p in tc.iter(qn("w:p")):
+        paras.append("".join(node.text or "" for node in p.iter(qn("w:t"))))
+    return "\n".join(paras)
+
+
+def read_grid(tbl: etree._Element) -> list[FoundCell]:
+    """The cells of a table as the grid model sees them: ``gridBefore`` and spans resolved, a vertically
+    merged run of cells read as one cell with its rowspan."""
+    open_cells: dict[int, list[int]] = {}  # column → [row, col, rowspan, colspan] of a cell being merged down
+    found: list[list[int | str]] = []
+    for r, tr in enumerate(tbl.findall(qn("w:tr"))):
+        trpr = tr.find(qn("w:trPr"))
+        before = trpr.find(qn("w:gridBefore")) if trpr is not None else None
+        c = int(before.get(qn("w:val"))) if before is not None else 0
+        for tc in tr.findall(qn("w:tc")):
+            tcpr = tc.find(qn("w:tcPr"))
+            span_el = tcpr.find(qn("w:gridSpan")) if tcpr is not None else None
+            span = int(span_el.get(qn("w:val"))) if span_el is not None else 1
+            vmerge = tcpr.find(qn("w:vMerge")) if tcpr is not None else None
+            if vmerge is not None and vmerge.get(qn("w:val"), "continue") == "continue" and c in open_cells:
+                open_cells[c][2] += 1  # type: ignore[operator]
+            else:
+                cell: list[int | str] = [r, c, 1, span, cell_text(tc)]
+                found.append(cell)
+                if vmerge is not None:
+                    open_cells[c] = cell  # type: ignore[assignment]
+                else:
+                    open_cells.pop(c, None)
+            c += span
+    return [FoundCell(int(a), int(b), int(rs), int(cs), str(t)) for a, b, rs, cs, t in found]
