@@ -6,6 +6,7 @@ The public API::
     data = docxreport.load("report.json")      # strict JSON reading
     problems = docxreport.validate(data)        # schema + consistency rules, all at once
     docxreport.render(data, "report.docx")      # validates first, then writes the .docx
+    data, problems = docxreport.extract("published.docx")  # any report in the format → data
 
 Rendering imports python-docx and docxtpl lazily, so validation and the CLI start fast.
 """
@@ -20,6 +21,7 @@ from .schema import load_schema
 from .validation import load, validate
 
 if TYPE_CHECKING:
+    from .extract import extract
     from .renderer import render
 
 __version__ = "0.1.0"
@@ -30,6 +32,7 @@ __all__ = [
     "Problem",
     "ReportFileError",
     "TemplateError",
+    "extract",
     "load",
     "load_schema",
     "render",
@@ -42,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from .renderer import render
 
         return render
+    if name == "extract":
+        from .extract import extract
+
+        return extract
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

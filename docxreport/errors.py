@@ -32,3 +32,7 @@ class InvalidReportError(DocxReportError):
 
 class TemplateError(DocxReportError):
     """A template is unusable: not a .docx, a bad tag, an unknown variable, a forbidden operation."""
+
+
+class NotAReportError(DocxReportError):
+    """A document that is not a 政府信息公开工作年度报告 at all."""

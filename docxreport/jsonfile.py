@@ -163,3 +163,14 @@ def read_json(source: Source) -> tuple[Any, list[Problem]]:
     except OSError as exc:
         raise ReportFileError(f"{path}: 无法读取（{exc.strerror}）") from None
     return parse_json(raw)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    """Report data as JSON text (UTF-8 characters kept, 2-space indent, decimals as numbers)."""
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain) + "\n"

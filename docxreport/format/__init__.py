@@ -114,6 +114,7 @@ class Format:
     limits: dict[str, int]
     lists: dict[str, tuple[str, ...]]
     rules: tuple[dict[str, Any], ...]
+    variants: dict[str, Any]  # what published reports hold instead of the exact format (for extraction)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -194,4 +195,5 @@ def load_format(format_id: str = "2021") -> Format:
         limits=raw["limits"],
         lists={k: tuple(v) for k, v in raw["lists"].items()},
         rules=tuple(raw["rules"]),
+        variants=raw["variants"],
     )

@@ -1,0 +1,40 @@
+"""``check``: the audit of a published report — extract it, then validate what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .extract import extract
+from .jsonfile import read_json
+from .package import DocxSource
+from .problems import Problem
+from .validation import validate
+
+
+def read_previous(source: str | Path) -> tuple[Any, list[Problem]]:
+    """Last year's report, as a .docx (extracted) or as JSON."""
+    if str(source).lower().endswith(".docx"):
+        return extract(source)
+    return read_json(source)
+
+
+def check_document(source: DocxSource, previous: str | Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Extract a report .docx and validate it (and against last year's report when given).
+
+    Returns ``(data, problems)``: what reading the document met (format deviations, unreadable cells)
+    and its consistency problems. A rule problem at a place the extraction already reported as an
+    error (a table that was not found, a cell that is not a number) is not repeated.
+    """
+    data, problems = extract(source)
+    last = None
+    if previous is not None:
+        last, last_problems = read_previous(previous)
+        problems.extend(
+            Problem(p.path, p.rule, f"上年报告：{p.message}", "warning", p.line, p.column) for p in last_problems
+        )
+    unreadable = [p.path for p in problems if p.severity == "error"]
+    for problem in validate(data, last):
+        if not any(problem.path[: len(u)] == u for u in unreadable):
+            problems.append(problem)
+    return data, problems

@@ -1,0 +1,206 @@
+"""extract(render(x)) == x with totals filled in: for every example and for generated adversarial reports."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import docxreport
+from docxreport import rules
+from docxreport.extract import extract, normalise
+from docxreport.format import load_format
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+FMT = load_format()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_round_trip(path: Path) -> None:
+    data = docxreport.load(path)
+    got, problems = extract(io.BytesIO(docxreport.render(data)))
+    assert problems == []
+    assert got == normalise(data)
+
+
+# --------------------------------------------------------------------------- generated reports
+
+# CJK text and punctuation, quotes, XML specials, template syntax, emoji, CJK Extension B, full-width forms.
+ALPHABET = st.one_of(
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    st.sampled_from(list("，。、；：？！“”‘’《》〈〉（）【】…—·「」『』〔〕％＆＜＞")),
+    st.sampled_from(list("&<>\"'{}%#_ abcXYZ0123456789")),
+    st.sampled_from(["😀", "\U0001F1E8", "𠀀", "𪚥", "\u200b", "é", "ｱ", "\t"]),
+)
+TEXT = st.text(ALPHABET, min_size=1, max_size=60).filter(lambda t: t.strip() == t and t.strip())
+LONG = st.text(ALPHABET, min_size=1, max_size=400).filter(lambda t: t.strip() != "")
+PARAGRAPH = st.one_of(LONG, st.builds(lambda a, b: a + "\n" + b, TEXT, TEXT), st.sampled_from(["{{ organ }}", "{% if x %}", "A&B <tag>", "]]>", "&amp;", "{_{ x }_}"]))
+# Headings carry no number of their own and no closing 。 (the renderer adds both; they read back without).
+HEADING = TEXT.filter(lambda t: not t[0] in "（(0123456789" and not t.endswith("。") and "\n" not in t and "\t" not in t)
+
+
+def _blocks(level: int) -> st.SearchStrategy[list]:
+    run_in = st.fixed_dictionaries({"heading": HEADING, "text": PARAGRAPH})
+    if level > FMT.max_heading_depth:
+        return st.lists(PARAGRAPH, min_size=1, max_size=3)
+    nested = st.fixed_dictionaries({"heading": HEADING, "body": st.deferred(lambda: _blocks(level + 1))})
+    return st.lists(st.one_of(PARAGRAPH, run_in, nested), min_size=1, max_size=4)
+
+
+COUNT = st.integers(min_value=0, max_value=500)
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> dict:
+    cols = FMT.lists["applicant_columns"]
+    outcome_rows = FMT.lists["outcome_rows"]
+    out: dict = {}
+
+    def put(path: str, row: dict) -> None:
+        node = out
+        *parents, leaf = path.split(".")[1:]
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = row
+
+    totals = {c: 0 for c in cols}
+    for path in outcome_rows:
+        row = {c: draw(st.integers(0, 30)) for c in cols}
+        for c in cols:
+            totals[c] += row[c]
+        put(path, row)
+    forward = {c: draw(st.integers(0, 20)) for c in cols}
+    over = {c: draw(st.integers(0, totals[c] + forward[c])) for c in cols}
+    put("requests.carried_forward", forward)
+    put("requests.carried_over", over)
+    put("requests.received", {c: totals[c] + forward[c] - over[c] for c in cols})
+    if draw(st.booleans()):  # written totals must be right; absent ones are computed
+        return rules.complete({"requests": out}, FMT)["requests"]
+    return out
+
+
+@st.composite
+def _appeals(draw: st.DrawFn) -> dict:
+    out = {}
+    for group in FMT.lists["appeal_groups"]:
+        row = {r: draw(COUNT) for r in FMT.lists["appeal_results"]}
+        if draw(st.booleans()):
+            row["total"] = sum(row.values())
+        out[group] = row
+    return out
+
+
+@st.composite
+def reports(draw: st.DrawFn) -> dict:
+    organ = draw(TEXT.filter(lambda t: "\n" not in t and "\t" not in t))
+    year = draw(st.integers(2008, 2100))
+    data: dict = {"organ": organ, "year": year}
+    if draw(st.booleans()):
+        data["title"] = draw(st.lists(TEXT.filter(lambda t: "\n" not in t and "\t" not in t), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        data["date"] = draw(st.dates(min_value=date(2008, 1, 1), max_value=date(2100, 12, 31))).isoformat()
+    if draw(st.booleans()):
+        data["preamble"] = draw(_blocks(2))
+    data["overview"] = draw(_blocks(2))
+    data["proactive"] = {
+        "regulations": {"issued": draw(COUNT), "repealed": draw(COUNT), "in_force": draw(COUNT)},
+        "normative_documents": {"issued": draw(COUNT), "repealed": draw(COUNT), "in_force": draw(COUNT)},
+        "licensing": draw(st.integers(0, 10_000_000)),
+        "penalties": draw(COUNT),
+        "coercive_measures": draw(COUNT),
+        "fees": draw(st.decimals(min_value=0, max_value=99_999, places=draw(st.integers(0, 6)), allow_nan=False, allow_infinity=False)),
+    }
+    data["requests"] = draw(_requests())
+    data["appeals"] = draw(_appeals())
+    data["problems"] = draw(_blocks(2))
+    data["other"] = draw(_blocks(2))
+    return data
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(reports())
+def test_generated_reports_round_trip(data: dict) -> None:
+    assert docxreport.validate(data) == []
+    got, problems = extract(io.BytesIO(docxreport.render(data)))
+    assert [p for p in problems if p.severity == "error"] == []
+    assert got == normalise(data)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "docxreport", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_extract_cli_writes_the_json_that_rendered_the_report(tmp_path: Path) -> None:
+    docx = tmp_path / "r.docx"
+    docxreport.render(docxreport.load(ROOT / "examples" / "county-bureau-2024.json"), docx)
+    result = run("extract", str(docx), "-o", str(tmp_path / "r.json"))
+    assert result.returncode == 0, result.stderr
+    back = docxreport.load(tmp_path / "r.json")
+    assert back == normalise(docxreport.load(ROOT / "examples" / "county-bureau-2024.json"))
+    assert docxreport.validate(back) == []
+
+
+def test_check_names_the_unbalanced_group_and_numbers(tmp_path: Path) -> None:
+    data = docxreport.load(ROOT / "examples" / "county-bureau-2024.json")
+    docx = tmp_path / "r.docx"
+    docxreport.render(data, docx)
+    # publish a report whose table 四 does not balance: edit the rendered document as an office would
+    from docx import Document
+    from docxreport.ooxml import read_grid
+
+    doc = Document(docx)
+    table4 = doc.tables[2]
+    cells = [c for c in read_grid(table4._tbl) if c.row == 3]
+    assert [c.text for c in cells[:5]] == ["2", "1", "1", "1", "5"]
+    table4.rows[3].cells[0].paragraphs[0].runs[0].text = "10"
+    table4.rows[3].cells[4].paragraphs[0].runs[0].text = "0"
+    doc.save(docx)
+    result = run("check", str(docx))
+    assert result.returncode == 1
+    assert "appeals.review.total" in result.stdout and "10+1+1+1=13，实际填写为 0" in result.stdout and "[group_total]" in result.stdout
+
+
+def test_check_several_files_prints_one_summary_line_each(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.docx", tmp_path / "letter.docx"
+    docxreport.render(docxreport.load(ROOT / "examples" / "zhuyangguan-2024.json"), good)
+    from docx import Document
+
+    letter = Document()
+    letter.add_paragraph("关于召开会议的通知")
+    letter.add_paragraph("请各单位准时参加。")
+    letter.save(bad)
+    result = run("check", str(good), str(bad))
+    assert result.returncode == 2
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == f"{good}: 校验通过"
+    assert lines[1].startswith(f"{bad}: 无法审核") and "不是政府信息公开工作年度报告" in lines[1]
+    assert lines[2] == "共审核 2 份报告：1 份通过，1 份有问题或无法读取"
+    as_json = json.loads(run("check", str(good), str(bad), "--format", "json").stdout)
+    assert [r["valid"] for r in as_json] == [True, False]
+
+
+def test_check_with_previous_docx_applies_the_cross_year_rule(tmp_path: Path) -> None:
+    this, last = tmp_path / "2024.docx", tmp_path / "2023.docx"
+    docxreport.render(docxreport.load(ROOT / "examples" / "county-bureau-2024.json"), this)
+    previous = docxreport.load(ROOT / "examples" / "county-bureau-2023.json")
+    previous["requests"]["carried_forward"]["natural"] += 1
+    previous["requests"]["carried_forward"]["total"] += 1
+    previous["requests"]["outcomes"]["disclosed"]["natural"] -= 1
+    previous["requests"]["outcomes"]["disclosed"]["total"] -= 1
+    previous["requests"]["outcomes"]["total"]["natural"] -= 1
+    previous["requests"]["outcomes"]["total"]["total"] -= 1
+    docxreport.render(previous, last)
+    result = run("check", str(this), "--previous", str(last))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "requests.carried_over.natural" in result.stdout and "[cross_year]" in result.stdout
