@@ -319,9 +319,11 @@ def _read_label_rows(table_id: str, pieces: list[_Tbl], fmt: Format, result: _Re
                 continue  # a header row with empty cells (simplified web layouts)
             rows.append((piece, line[first_value - 1], values))
     seven = table_id == "table3" and any(len(v) == width for _, _, v in rows)
-    missing_other = table_id == "table3" and not seven and any(len(v) == width - 1 for _, _, v in rows)
-    if missing_other:
-        result.warn(("requests",), "missing_column", f"{name}没有“其他”申请人列（只有 {width - 1} 个数据列），该列按 0 读取")
+    missing: str | None = None  # the applicant column a 6-column table 三 lacks
+    if table_id == "table3" and not seven and any(len(v) == width - 1 for _, _, v in rows):
+        missing = _missing_column(pieces, fmt)
+        label = fmt.names()[f"requests.*.{missing}"]
+        result.warn(("requests",), "missing_column", f"{name}没有“{label}”申请人列（只有 {width - 1} 个数据列），该列按 0 读取", column=missing)
     seen: set[str] = set()
     for piece, label_cell, values in rows:
         label = _normal(label_cell.text)
@@ -340,7 +342,7 @@ def _read_label_rows(table_id: str, pieces: list[_Tbl], fmt: Format, result: _Re
             continue
         spec = by_label.get(label) or by_label.get(aliases.get(label, ""))
         if spec is None and label in groups:
-            _read_group_row(groups[label], label_cell, values, piece, name, specs, result, missing_other, seen)
+            _read_group_row(groups[label], label_cell, values, piece, name, specs, result, missing, seen)
             continue
         if spec is None:
             close = difflib.get_close_matches(label, [s for s in by_label if not set(by_label[s].keys) & seen], n=1, cutoff=0.75)
@@ -353,17 +355,26 @@ def _read_label_rows(table_id: str, pieces: list[_Tbl], fmt: Format, result: _Re
             result.warn(tuple(spec.keys[0].rsplit(".", 1)[0].split(".")), "label_variant", f"{where_label}“{label_cell.text.strip()}”与国家格式“{spec.label}”不同，按后者读取", found=label_cell.text)
         elif _dun_numbered(label_cell.text):  # equal once normalised: only the numbering differs
             result.warn(tuple(spec.keys[0].rsplit(".", 1)[0].split(".")), "numbering", f"{where_label}“{label_cell.text.strip()}”使用“1、”式序号，按“{spec.label}”读取", found=label_cell.text)
-        _read_values(spec, values, piece, name, result, missing_other, seen)
+        _read_values(spec, values, piece, name, result, missing, seen)
 
 
 def _section_key(fmt: Format, table_id: str) -> str:
     return next(s.key for s in fmt.sections if s.content == table_id)
 
 
-def _read_values(spec: _RowSpec, values: list[FoundCell], piece: _Tbl, name: str, result: _Result, missing_other: bool, seen: set[str]) -> None:
+def _missing_column(pieces: list[_Tbl], fmt: Format) -> str:
+    """Which applicant column a table 三 with one data column too few lacks, judged by its headers
+    (其他 when the headers do not say: the variant met in published reports)."""
+    texts = {_normal(c.text) for piece in pieces for c in piece.cells}
+    names = fmt.names()
+    absent = [c for c in fmt.lists["applicant_columns"] if _normal(names[f"requests.*.{c}"]) not in texts]
+    return absent[0] if len(absent) == 1 else "other_org"
+
+
+def _read_values(spec: _RowSpec, values: list[FoundCell], piece: _Tbl, name: str, result: _Result, missing: str | None, seen: set[str]) -> None:
     keys = list(spec.keys)
-    if missing_other and len(values) == len(keys) - 1:
-        other = next(k for k in keys if k.endswith(".other_org"))
+    if missing and len(values) == len(keys) - 1:
+        other = next(k for k in keys if k.endswith(f".{missing}"))
         _set(result.data, other, 0)
         seen.add(other)
         keys.remove(other)
@@ -378,7 +389,7 @@ def _read_values(spec: _RowSpec, values: list[FoundCell], piece: _Tbl, name: str
 
 
 def _read_group_row(target: str, label_cell: FoundCell, values: list[FoundCell], piece: _Tbl, name: str, specs: list[_RowSpec],
-                    result: _Result, missing_other: bool, seen: set[str]) -> None:
+                    result: _Result, missing: str | None, seen: set[str]) -> None:
     """A 2019-style single row (（六）其他处理) in a 2021 table: its numbers go to ``target``, the group's
     other rows are 0."""
     group = [s for s in specs if s.keys[0].startswith(target.rsplit(".", 1)[0] + ".")]
@@ -386,7 +397,7 @@ def _read_group_row(target: str, label_cell: FoundCell, values: list[FoundCell],
                 f"{_where(name, piece, label_cell)}“{label_cell.text.strip()}”是 2019 年格式的单行，数值计入“3.其他”，其余两项按 0 读取")
     for spec in group:
         if spec.keys[0].rsplit(".", 1)[0] == target:
-            _read_values(spec, values, piece, name, result, missing_other, seen)
+            _read_values(spec, values, piece, name, result, missing, seen)
         else:
             for key in spec.keys:
                 _set(result.data, key, 0)
@@ -400,7 +411,7 @@ def _read_table4(pieces: list[_Tbl], fmt: Format, result: _Result) -> None:
     for piece in pieces:
         for line in _slots(piece.cells):
             if len(line) == 1 and _squash(line[0].text).startswith(("注", "说明")):
-                result.warn(("appeals",), "note_row", f"表四下方有注释行：“{line[0].text.strip()}”", note=line[0].text)
+                result.warn(("appeals",), "note_row", f"{_where('表四', piece, line[0])}是注释行：“{line[0].text.strip()}”", note=line[0].text)
                 continue
             if not found and len(line) >= len(keys) and all(_is_value(c.text) for c in line) and any(c.text.strip() for c in line):
                 found = True  # the first such row; rows after it are still looked at for notes
@@ -459,8 +470,10 @@ def _signature(paras: list[_Para], result: _Result, styled: bool) -> list[_Para]
     result.data["date"] = f"{year:04d}-{month:02d}-{day:02d}"
     position = {id(p): i for i, p in enumerate(paras)}
     cut = position[id(content[-1])]
-    if len(content) >= 2 and (content[-2].style == "Signature" or (len(content[-2].text) <= 40 and "。" not in content[-2].text)):
-        cut = position[id(content[-2])]
+    organ = _squash(str(result.data.get("organ", "")))
+    if len(content) >= 2 and (content[-2].style == "Signature" or (
+            organ and difflib.SequenceMatcher(None, _squash(content[-2].text), organ).ratio() >= 0.6)):
+        cut = position[id(content[-2])]  # the organ line: only when it names the organ, text is never dropped
     return paras[:cut]
 
 
