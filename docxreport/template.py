@@ -28,7 +28,7 @@ TEMPLATE_FILE = "gov-info-annual-report-2021.docx"
 _FIXED_TIME = datetime(2021, 9, 26, tzinfo=timezone.utc)  # the format's date: keeps builds reproducible
 _DROP = {
     "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects",
-    RT.WEB_SETTINGS, RT.CUSTOM_XML, RT.NUMBERING, RT.THEME,
+    RT.WEB_SETTINGS, RT.CUSTOM_XML, RT.NUMBERING,
 }
 
 
