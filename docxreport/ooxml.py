@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -185,6 +186,22 @@ def map_fonts(root: etree._Element, mapping: Mapping[str, str]) -> None:
             name = node.get(qn(attr))
             if name in mapping:
                 node.set(qn(attr), mapping[name])
+
+
+def map_document_fonts(doc: Any, profile: str) -> None:
+    """Give a python-docx ``Document`` built with the official fonts the fonts of ``profile``: its styles,
+    its body and the footers each section defines (headers carry no fonts in the official template)."""
+    try:
+        target = FONT_PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown font profile {profile!r}; known: {', '.join(FONT_PROFILES)}") from None
+    mapping = FONT_PROFILES["official"].mapping_to(target)
+    map_fonts(doc.styles.element, mapping)
+    map_fonts(doc.element, mapping)
+    for section in doc.sections:
+        for footer in (section.footer, section.even_page_footer, section.first_page_footer):
+            if not footer.is_linked_to_previous:
+                map_fonts(footer._element, mapping)
 
 
 def font_table(fonts_element: etree._Element, profile: FontProfile) -> None:

@@ -4,20 +4,23 @@ Jinja places values only: it runs sandboxed (no access to Python internals), wit
 undefined variables as errors, in every part docxtpl renders (body, headers, footers, footnotes and
 document properties). Table structure comes from the template; narrative paragraphs are built as XML by
 :mod:`docxreport.ooxml` and inserted through ``{{p … }}`` tags.
+
+Templates are prepared once (:mod:`docxreport.prepared`) and kept by a :class:`Renderer`; :func:`render`
+uses one per process, :data:`DEFAULT_RENDERER`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
-import re
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from . import blocks, ooxml, rules
@@ -28,6 +31,9 @@ from .format import Format, load_format
 from .problems import has_errors
 from .template import TEMPLATE_FILE
 from .validation import validate
+
+if TYPE_CHECKING:
+    from .prepared import PreparedTemplate
 
 TemplateSource = str | os.PathLike[str] | IO[bytes]
 Output = str | os.PathLike[str] | IO[bytes]
@@ -136,95 +142,112 @@ def _check_package(source: TemplateSource) -> bytes:
     return raw
 
 
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+@functools.cache
+def _bundled_template() -> str | None:
+    """The path of the bundled template, or None when the package is not on a file system (a zip import)."""
+    source = data_file("templates", TEMPLATE_FILE)
+    return os.fspath(source) if isinstance(source, os.PathLike) else None
 
 
-def _part_paragraphs(xml: str) -> list[str]:
-    """Text of each paragraph of a part, tags included, for locating a template tag."""
-    out = []
-    for para in re.findall(r"<w:p[ >].*?</w:p>", xml, flags=re.DOTALL):
-        out.append("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", para)))
-    return out
-
-
-def _locate(template: Any, name: str) -> str:
-    """Where a tag mentioning ``name`` is in the template: part and paragraph, with an excerpt."""
-    pattern = re.compile(r"\{[{%][^{}]*\b" + re.escape(name) + r"\b[^{}]*[}%]\}")
-    parts = [("word/document.xml", template.docx.part)]
-    parts += [(str(p.partname).lstrip("/"), p) for p in template.docx.part.package.parts if "footer" in str(p.partname) or "header" in str(p.partname) or "footnotes" in str(p.partname)]
-    for part_name, part in parts:
-        xml = part.blob.decode("utf-8") if part is not template.docx.part else template.get_xml()
-        for index, text in enumerate(_part_paragraphs(xml), start=1):
-            found = pattern.search(text)
-            if found:
-                return f"{part_name} 第 {index} 段“{found.group(0)}”"
-    props = template.docx.core_properties
-    for prop in ("title", "subject", "author", "comments", "keywords", "identifier", "language"):
-        value = getattr(props, prop, "") or ""
-        found = pattern.search(value)
-        if found:
-            return f"文档属性 {prop}“{found.group(0)}”"
-    return "模板中"
-
-
-def _undefined_name(exc: jinja2.UndefinedError) -> str:
-    match = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined|has no element '?([^']+)'?", str(exc))
-    return next((g for g in match.groups() if g), "") if match else ""
-
-
-def _render_template(raw: bytes, context: Mapping[str, Any], name: str) -> bytes:
-    from docxtpl import DocxTemplate  # imported here: validation and the CLI start without it
-
-    class SandboxedTemplate(DocxTemplate):  # type: ignore[misc]
-        """Document properties rendered in the same sandbox, without XML escaping (they are not XML)."""
-
-        def render_properties(self, ctx: dict[str, Any], jinja_env: Any = None) -> None:
-            super().render_properties(ctx, _environment(autoescape=False))
-
+def _template_key(template: TemplateSource | None, fonts: str) -> tuple[Any, ...] | None:
+    """The cache key of a template file: its path, identity (device, inode), modification time and size, and
+    the font profile. None for a file object, which is not cached."""
+    if template is None:
+        path = _bundled_template()
+        if path is None:  # inside a zip: cannot change while the process runs
+            return ("<bundled>", fonts)
+    elif isinstance(template, (str, os.PathLike)):
+        path = os.fspath(template)
+    else:
+        return None
     try:
-        template = SandboxedTemplate(io.BytesIO(raw))
-        template.init_docx()
-    except Exception as exc:  # python-docx raises many kinds on a damaged package
-        raise TemplateError(f"{name}: 无法打开模板（{type(exc).__name__}: {exc}）") from None
-    env = _environment(autoescape=True)
-    try:
-        template.render(dict(context), jinja_env=env)
-    except jinja2.exceptions.SecurityError as exc:
-        raise TemplateError(f"{name}: 模板标签试图访问受保护的内部属性，已被沙箱拒绝（{exc}）") from None
-    except jinja2.UndefinedError as exc:
-        missing = _undefined_name(exc)
-        raise TemplateError(f"{name}: {_locate(template, missing)} 引用了不存在的变量“{missing}”") from None
-    except jinja2.TemplateSyntaxError as exc:
-        excerpt = " ".join(t.strip() for t in getattr(exc, "docx_context", []) if t.strip())[:120]
-        raise TemplateError(f"{name}: 模板标签语法错误：{exc.message}（附近内容：{excerpt}）") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{name}: 模板渲染失败：{exc}") from None
-    out = io.BytesIO()
-    template.save(out)
-    return out.getvalue()
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise ReportFileError(f"{path}: 模板文件不存在") from None
+    except OSError:
+        return None  # reading the template will report it
+    return (os.path.abspath(path), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size, fonts)
 
 
-def _apply_fonts(document: bytes, fonts: str) -> bytes:
-    if fonts == "official":
-        return document
-    from docx import Document
+class Renderer:
+    """Renders reports, keeping the last ``cache_size`` prepared templates.
 
-    try:
-        target = ooxml.FONT_PROFILES[fonts]
-    except KeyError:
-        raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}") from None
-    mapping = ooxml.FONT_PROFILES["official"].mapping_to(target)
-    doc = Document(io.BytesIO(document))
-    ooxml.map_fonts(doc.styles.element, mapping)
-    ooxml.map_fonts(doc.element, mapping)
-    for section in doc.sections:
-        for footer in (section.footer, section.even_page_footer, section.first_page_footer):
-            if not footer.is_linked_to_previous:
-                ooxml.map_fonts(footer._element, mapping)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    A template is patched and compiled once (:class:`~docxreport.prepared.PreparedTemplate`) and kept under
+    its real path, modification time and size, so an edited template is prepared again; templates given as
+    file objects are prepared for each call. One renderer may be shared by threads: the cache is locked and
+    prepared templates are immutable. Each process has its own.
+    """
+
+    def __init__(self, cache_size: int = 4) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be at least 1")
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[Any, ...], PreparedTemplate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def prepare(self, template: TemplateSource | None = None, fonts: str = "official") -> PreparedTemplate:
+        """The prepared template (from the cache when the file has not changed)."""
+        if fonts not in ooxml.FONT_PROFILES:
+            raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}")
+        key = _template_key(template, fonts)
+        if key is not None:
+            with self._lock:
+                prepared = self._cache.get(key)
+                if prepared is not None:
+                    self._cache.move_to_end(key)
+                    return prepared
+        if template is None:
+            raw, name = data_file("templates", TEMPLATE_FILE).read_bytes(), TEMPLATE_FILE
+        else:
+            raw = _check_package(template)
+            name = os.fspath(template) if isinstance(template, (str, os.PathLike)) else "<模板>"
+        from .prepared import PreparedTemplate  # imported here: docxtpl loads only when rendering
+
+        prepared = PreparedTemplate(raw, name, fonts)  # outside the lock: other templates need not wait
+        if key is not None:
+            with self._lock:
+                self._cache[key] = prepared
+                self._cache.move_to_end(key)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return prepared
+
+    def __len__(self) -> int:
+        """How many prepared templates the cache holds."""
+        return len(self._cache)
+
+    def clear(self) -> None:
+        """Forget every prepared template."""
+        with self._lock:
+            self._cache.clear()
+
+    def render(
+        self,
+        data: Mapping[str, Any],
+        output: Output | None = None,
+        *,
+        template: TemplateSource | None = None,
+        fonts: str = "official",
+        previous: Mapping[str, Any] | None = None,
+    ) -> bytes | None:
+        """As :func:`render`, with this renderer's cache."""
+        if fonts not in ooxml.FONT_PROFILES:
+            raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}")
+        problems = validate(data, previous)
+        if has_errors(problems):
+            raise InvalidReportError(problems)
+        document = self.prepare(template, fonts).render(build_context(data))
+        if output is None:
+            return document
+        if isinstance(output, (str, os.PathLike)):
+            write_atomic(output, document)
+        else:
+            output.write(document)
+        return None
+
+
+#: The renderer behind :func:`render`: a bounded cache (``Renderer.cache_size`` templates) per process.
+DEFAULT_RENDERER = Renderer()
 
 
 def render(
@@ -245,22 +268,4 @@ def render(
     Returns the document as bytes when ``output`` is None; otherwise writes it to the path (atomically)
     or file object given and returns None.
     """
-    if fonts not in ooxml.FONT_PROFILES:
-        raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}")
-    problems = validate(data, previous)
-    if has_errors(problems):
-        raise InvalidReportError(problems)
-    if template is None:
-        raw = data_file("templates", TEMPLATE_FILE).read_bytes()
-        name = TEMPLATE_FILE
-    else:
-        raw = _check_package(template)
-        name = os.fspath(template) if isinstance(template, (str, os.PathLike)) else "<模板>"
-    document = _apply_fonts(_render_template(raw, build_context(data), name), fonts)
-    if output is None:
-        return document
-    if isinstance(output, (str, os.PathLike)):
-        write_atomic(output, document)
-    else:
-        output.write(document)
-    return None
+    return DEFAULT_RENDERER.render(data, output, template=template, fonts=fonts, previous=previous)

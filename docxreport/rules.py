@@ -55,11 +55,13 @@ def expand_rules(fmt: Format) -> tuple[Check, ...]:
     return tuple(check for rule in fmt.rules for check in _expand(rule, fmt.lists))
 
 
+@cache
 def sum_targets(fmt: Format) -> frozenset[str]:
     """The cells that are totals: computed when absent."""
     return frozenset(c.target for c in expand_rules(fmt) if c.kind == "sum")
 
 
+@cache
 def zero_cells(fmt: Format) -> frozenset[str]:
     """The cells whose absence means 0 (the applicant columns of table 三's rows)."""
     rows = set(fmt.lists[fmt.zero_when_absent])
@@ -69,7 +71,7 @@ def zero_cells(fmt: Format) -> frozenset[str]:
 def get_path(data: Any, path: str) -> Any:
     """The value at a dotted path, or None where any step is missing or not an object."""
     for part in path.split("."):
-        if not isinstance(data, Mapping) or part not in data:
+        if not (isinstance(data, dict) or isinstance(data, Mapping)) or part not in data:  # dict first: fast
             return None
         data = data[part]
     return data

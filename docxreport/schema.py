@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 from .data import data_file
 from .format import CN_NUMERALS, Format, load_format
 from .problems import PathPart, Problem
+from .quickcheck import Unsupported, compile_schema
 from .rules import sum_targets, zero_cells
 
 SCHEMA_FILE = "gov-info-annual-report-2021.schema.json"
@@ -196,6 +197,15 @@ def _validator() -> Draft202012Validator:
     return _StrictValidator(load_schema(), format_checker=FormatChecker())  # type: ignore[no-any-return]
 
 
+@cache
+def _quick_valid() -> Callable[[Any], bool]:
+    """True when jsonschema would find no error; about ten times faster (see :mod:`docxreport.quickcheck`)."""
+    try:
+        return compile_schema(load_schema(), FormatChecker().conforms)
+    except Unsupported:  # a schema keyword it does not compile: jsonschema alone answers
+        return lambda _: False
+
+
 # --------------------------------------------------------------------------- errors → Problems
 
 _TYPE_NAMES = {"integer": "整数", "number": "数字", "string": "文字", "object": "对象 {…}", "array": "数组 […]", "boolean": "true/false", "null": "null"}
@@ -328,7 +338,7 @@ def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
     """Every schema problem of ``data``, in document order."""
     fmt = fmt or load_format()
     found: list[Problem] = []
-    for error in _validator().iter_errors(data):
+    for error in () if _quick_valid()(data) else _validator().iter_errors(data):
         found.extend(_translate(error, fmt))
     found.extend(_xml_problems(data, ()))
     found.extend(_fee_problems(data, fmt))
