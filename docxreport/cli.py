@@ -7,6 +7,7 @@ written, or the command line is wrong.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -89,6 +90,12 @@ def main() -> None:
 
     各子命令的说明和示例：docxreport 子命令 --help
     """
+    # SIGTERM (an OA system's timeout, a service manager) unwinds like Ctrl-C, so nothing half-written stays.
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 @main.command(context_settings=CONTEXT)

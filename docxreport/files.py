@@ -1,6 +1,8 @@
-"""Safe file output: write to a temporary file beside the target, then rename over it.
+"""Safe file output: the new content is written in full beside the target, then renamed over it.
 
-A failure or a kill during writing leaves no partial file and an existing output untouched.
+A failure or a kill during writing leaves no partial file and an existing output untouched. On Linux the
+content is first written to an unnamed file (``O_TMPFILE``), so even ``SIGKILL`` during the write leaves
+nothing behind; the name appears only for the instant between linking and renaming it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,49 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
+def _mode(target: Path) -> int:
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fsync(fd)
+
+
+def _unnamed(directory: Path, target: Path, data: bytes) -> bool:
+    """Write through an unnamed temporary file; False when the file system cannot make one."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return False
+    try:
+        fd = os.open(directory, flag | os.O_WRONLY, _mode(target))
+    except OSError:
+        return False  # e.g. a file system without O_TMPFILE support: fall back to a named file
+    link = directory / f".{target.name}.{os.getpid()}.{id(data):x}.tmp"
+    try:
+        _write_all(fd, data)
+        os.link(f"/proc/self/fd/{fd}", link, follow_symlinks=True)
+    except OSError:
+        os.close(fd)
+        return False
+    os.close(fd)
+    try:
+        os.replace(link, target)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+    return True
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (same-directory temporary file, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically: complete new content or the old file, never a mixture."""
     target = Path(path)
     directory = target.parent
     if not directory.is_dir():
@@ -29,28 +72,23 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     if target.is_dir():
         raise ReportFileError(f"{target}: 这是一个目录")
     try:
+        if _unnamed(directory, target, data):
+            return
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except PermissionError:
         raise ReportFileError(f"{target}: 没有写入目录 {directory} 的权限") from None
     except OSError as exc:
         raise ReportFileError(f"{target}: 无法写入（{exc.strerror}）") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+        _write_all(fd, data)
+        os.close(fd)
+        fd = -1
+        os.chmod(tmp, _mode(target))
         os.replace(tmp, target)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise ReportFileError(f"{target}: 写入失败（{exc.strerror}）") from None
         raise
