@@ -7,6 +7,7 @@ tree as element text (lxml escapes it); it is never spliced into markup.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,6 +176,66 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
                      el("w:tblPr", None, el("w:tblInd", {"w:w": 0, "w:type": "dxa"}),
                         el("w:tblCellMar", None, el("w:top", {"w:w": 0, "w:type": "dxa"}), el("w:left", {"w:w": 108, "w:type": "dxa"}),
                            el("w:bottom", {"w:w": 0, "w:type": "dxa"}), el("w:right", {"w:w": 108, "w:type": "dxa"})))))
+
+
+#: Styles the renderer's narrative and signature paragraphs use: our style id → Word's style name.
+NARRATIVE_STYLES = {
+    "Heading1": "heading 1", "Heading2": "heading 2", "Heading3": "heading 3", "Heading4": "heading 4",
+    "RunInBody": "Run-in Body", "Signature": "Signature",
+}
+
+
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
+def adopt_document_styles(doc: Any) -> dict[str, str]:
+    """:func:`adopt_styles` for a python-docx ``Document``; styles added to ``styles.xml`` are added to a
+    Word 2010 ``stylesWithEffects`` part too, which must list the same styles."""
+    effects_part = next((rel.target_part for rel in doc.part.rels.values() if rel.reltype == STYLES_WITH_EFFECTS), None)
+    effects = etree.fromstring(effects_part.blob) if effects_part is not None else None
+    mapping = adopt_styles(doc.styles.element, FONT_PROFILES["official"], mirror=effects)
+    if effects_part is not None:
+        effects_part._blob = etree.tostring(effects, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return mapping
+
+
+def adopt_styles(styles: etree._Element, profile: FontProfile, layout: Layout | None = None,
+                 mirror: etree._Element | None = None) -> dict[str, str]:
+    """Make a template's styles part hold every style the narrative uses; returns our id → its id.
+
+    A style the template already has under the same name (an office's own 标题 2, whose id may be ``2`` in
+    Chinese Word) is used as it is, so the office's styling applies; a missing one is added from our
+    definitions, based on the template's own default paragraph style.
+    """
+    scratch = el("w:styles")
+    build_styles(scratch, profile, layout or Layout())
+    existing = styles.findall(qn("w:style"))
+    by_name = {(s.get(qn("w:type")), (s.find(qn("w:name")).get(qn("w:val")) or "").lower()): s.get(qn("w:styleId"))
+               for s in existing if s.find(qn("w:name")) is not None}
+    ids = {s.get(qn("w:styleId")) for s in existing}
+    normal = next((s.get(qn("w:styleId")) for s in existing
+                   if s.get(qn("w:type")) == "paragraph" and s.get(qn("w:default")) in ("1", "true")), "Normal")
+    mapping: dict[str, str] = {}
+    for ours in scratch.findall(qn("w:style")):
+        our_id = ours.get(qn("w:styleId"))
+        if our_id not in NARRATIVE_STYLES:
+            continue
+        theirs = by_name.get((ours.get(qn("w:type")), NARRATIVE_STYLES[our_id].lower()))
+        if theirs is not None:
+            mapping[our_id] = theirs
+            continue
+        new_id = our_id if our_id not in ids else f"docxreport{our_id}"
+        ours.set(qn("w:styleId"), new_id)
+        for ref in ("w:basedOn", "w:next"):
+            node = ours.find(qn(ref))
+            if node is not None and node.get(qn("w:val")) == "Normal":
+                node.set(qn("w:val"), normal)
+        if mirror is not None:
+            mirror.append(copy.deepcopy(ours))
+        styles.append(ours)
+        ids.add(new_id)
+        mapping[our_id] = new_id
+    return mapping
 
 
 def map_fonts(root: etree._Element, mapping: Mapping[str, str]) -> None:

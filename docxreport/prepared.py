@@ -197,6 +197,8 @@ class PreparedTemplate:
         except Exception as exc:  # python-docx raises many kinds on a damaged package
             raise TemplateError(f"{name}: 无法打开模板（{type(exc).__name__}: {exc}）") from None
         docx = template.docx
+        #: our narrative style ids → this template's (missing styles are added to it once, here)
+        self.style_ids = ooxml.adopt_document_styles(docx)
         if fonts != "official":
             ooxml.map_document_fonts(docx, fonts)
 

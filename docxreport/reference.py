@@ -9,7 +9,7 @@ definition of what a render must produce: the tests compare the prepared path wi
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
@@ -23,8 +23,10 @@ from .template import TEMPLATE_FILE
 _FOOTNOTES = "footnotes"
 
 
-def render_context(raw: bytes, context: Mapping[str, Any], name: str, fonts: str = "official") -> bytes:
-    """Render ``context`` into the template ``raw`` with a new docxtpl template, then map the fonts."""
+def render_context(raw: bytes, context: Mapping[str, Any] | Callable[[Mapping[str, str]], Mapping[str, Any]], name: str,
+                   fonts: str = "official") -> bytes:
+    """Render ``context`` into the template ``raw`` with a new docxtpl template, then map the fonts.
+    ``context`` may be a function of the template's style ids (see :func:`docxreport.ooxml.adopt_styles`)."""
     from docxtpl import DocxTemplate  # imported here: validation and the CLI start without it
 
     class SandboxedTemplate(DocxTemplate):  # type: ignore[misc]
@@ -38,6 +40,9 @@ def render_context(raw: bytes, context: Mapping[str, Any], name: str, fonts: str
         template.init_docx()
     except Exception as exc:  # python-docx raises many kinds on a damaged package
         raise TemplateError(f"{name}: 无法打开模板（{type(exc).__name__}: {exc}）") from None
+    styles = ooxml.adopt_document_styles(template.docx)
+    if callable(context):
+        context = context(styles)
 
     def where(variable: str) -> str:
         parts = [("word/document.xml", template.get_xml())]
@@ -70,4 +75,4 @@ def render_reference(data: Mapping[str, Any], *, template: bytes | None = None, 
     from .renderer import build_context
 
     raw = template if template is not None else data_file("templates", TEMPLATE_FILE).read_bytes()
-    return render_context(raw, build_context(data), name, fonts)
+    return render_context(raw, lambda styles: build_context(data, styles=styles), name, fonts)

@@ -57,20 +57,25 @@ def format_fee(value: Any) -> str:
     return text if text != "-0" else "0"
 
 
-def _narrative(items: list[blocks.Para]) -> Markup:
-    elements = [ooxml.paragraph(p.style, p.runs, keep_next=False if p.run_in else None) for p in items]
+def _narrative(items: list[blocks.Para], styles: Mapping[str, str]) -> Markup:
+    elements = []
+    for p in items:
+        runs = [blocks.Run(r.text, styles.get(r.style, r.style) if r.style else None) for r in p.runs]
+        style = styles.get(p.style, p.style) if p.style else None
+        elements.append(ooxml.paragraph(style, runs, keep_next=False if p.run_in else None))
     return Markup(ooxml.to_xml(elements))
 
 
-def _signature(organ: str, iso_date: str | None) -> Markup:
+def _signature(organ: str, iso_date: str | None, styles: Mapping[str, str]) -> Markup:
     if not iso_date:
         return Markup("")
     when = blocks.date_text(iso_date)
     name_right, date_right = blocks.signature_indents(organ, when)
+    style = styles.get("Signature", "Signature")
     return Markup(ooxml.to_xml([
         ooxml.paragraph(None, []),  # one blank line below the text
-        ooxml.paragraph("Signature", [blocks.Run(organ)], right_chars=name_right),
-        ooxml.paragraph("Signature", [blocks.Run(when)], right_chars=date_right),
+        ooxml.paragraph(style, [blocks.Run(organ)], right_chars=name_right),
+        ooxml.paragraph(style, [blocks.Run(when)], right_chars=date_right),
     ]))
 
 
@@ -83,14 +88,16 @@ def _values(node: Any) -> Any:
     return node
 
 
-def build_context(data: Mapping[str, Any], fmt: Format | None = None) -> dict[str, Any]:
+def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The template context of valid report data: what every template, bundled or custom, can use.
 
     ``organ``, ``year``, ``date`` (ISO), ``date_text`` (``2025年1月20日``), ``title_lines``; the tables
     under their data-model keys with computed totals filled in (``requests.received.total``); the
-    narrative sections and ``signature`` as ready paragraphs for ``{{p … }}`` tags.
+    narrative sections and ``signature`` as ready paragraphs for ``{{p … }}`` tags, in the template's
+    styles (``styles``: our style id → the template's, from :func:`docxreport.ooxml.adopt_styles`).
     """
     fmt = fmt or load_format()
+    styles = styles or {}
     full = rules.complete(data, fmt)
     organ, year = full["organ"], full["year"]
     title = full.get("title") or [line.format(organ=organ, year=year) for line in fmt.title_lines]
@@ -101,14 +108,14 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None) -> dict[st
         "date": Text(full.get("date") or ""),
         "date_text": Text(blocks.date_text(full["date"]) if full.get("date") else ""),
         "title_lines": [Text(t) for t in ([title] if isinstance(title, str) else title)],
-        "preamble": _narrative(list(blocks.paragraphs(full.get("preamble", []), fmt.heading_numbering))),
-        "signature": _signature(organ, full.get("date")),
+        "preamble": _narrative(list(blocks.paragraphs(full.get("preamble", []), fmt.heading_numbering)), styles),
+        "signature": _signature(organ, full.get("date"), styles),
     }
     for section in fmt.sections:
         if section.is_table:
             context[section.key] = _values(full[section.key])
         else:
-            context[section.key] = _narrative(list(blocks.paragraphs(full[section.key], fmt.heading_numbering)))
+            context[section.key] = _narrative(list(blocks.paragraphs(full[section.key], fmt.heading_numbering)), styles)
     return context
 
 
@@ -236,7 +243,8 @@ class Renderer:
         problems = validate(data, previous)
         if has_errors(problems):
             raise InvalidReportError(problems)
-        document = self.prepare(template, fonts).render(build_context(data))
+        prepared = self.prepare(template, fonts)
+        document = prepared.render(build_context(data, styles=prepared.style_ids))
         if output is None:
             return document
         if isinstance(output, (str, os.PathLike)):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 
 import docxreport
 from docxreport import TemplateError
@@ -132,3 +133,29 @@ def test_zip_without_document_part_is_refused(tmp_path: Path, data: dict) -> Non
 def test_missing_template_is_a_file_error(tmp_path: Path, data: dict) -> None:
     with pytest.raises(docxreport.ReportFileError, match="模板文件不存在"):
         docxreport.render(data, template=tmp_path / "nope.docx")
+
+
+def test_narrative_uses_the_template_s_own_heading_styles(tmp_path: Path, data: dict) -> None:
+    """An office template keeps its styling: headings go into its own 标题 styles (ids as Chinese Word
+    writes them), and styles it lacks are added once, based on its own default paragraph style."""
+    template = make_template(tmp_path, ["{{p overview }}", "{{p signature }}"])
+    import zipfile
+
+    with zipfile.ZipFile(template) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    styles = parts["word/styles.xml"].decode()
+    styles = styles.replace('w:styleId="Heading2"', 'w:styleId="2"').replace('w:styleId="Normal"', 'w:styleId="a"')
+    styles = styles.replace('<w:basedOn w:val="Normal"/>', '<w:basedOn w:val="a"/>').replace('<w:next w:val="Normal"/>', '<w:next w:val="a"/>')
+    parts["word/styles.xml"] = styles.encode()
+    chinese = tmp_path / "chinese.docx"
+    with zipfile.ZipFile(chinese, "w") as archive:
+        for name, blob in parts.items():
+            archive.writestr(name, blob)
+    doc = Document(io.BytesIO(docxreport.render(data, template=chinese)))
+    first = doc.paragraphs[0]
+    assert first.text.startswith("（一）主动公开。") and first.style.style_id == "2"
+    assert first.runs[1].style.name == "Run-in Body"  # added: the template had no such style
+    assert doc.styles["Run-in Body"].element.get(qn("w:styleId")) == "RunInBody"
+    signature = [p for p in doc.paragraphs if p.text == "某某县自然资源局"][0]
+    assert signature.style.name == "Signature"
+    assert signature.style.element.find(qn("w:basedOn")).get(qn("w:val")) == "a"
