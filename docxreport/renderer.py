@@ -12,10 +12,8 @@ uses one per process, :data:`DEFAULT_RENDERER`.
 from __future__ import annotations
 
 import functools
-import io
 import os
 import threading
-import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
@@ -28,6 +26,7 @@ from .data import data_file
 from .errors import InvalidReportError, ReportFileError, TemplateError
 from .files import write_atomic
 from .format import Format, load_format
+from .package import read_docx
 from .problems import has_errors
 from .template import TEMPLATE_FILE
 from .validation import validate
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
 TemplateSource = str | os.PathLike[str] | IO[bytes]
 Output = str | os.PathLike[str] | IO[bytes]
 
-MAX_TEMPLATE_PARTS = 1000
-MAX_TEMPLATE_BYTES = 200 * 1024 * 1024  # decompressed
 
 
 class Text(str):
@@ -124,32 +121,9 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Ma
 
 def _check_package(source: TemplateSource) -> bytes:
     """Read a template and refuse what is not a sane .docx (not a zip, a zip bomb, no document part)."""
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<模板>")
-    try:
-        if isinstance(source, (str, os.PathLike)):
-            with open(source, "rb") as handle:
-                raw = handle.read()
-        else:
-            raw = source.read()
-    except FileNotFoundError:
-        raise ReportFileError(f"{name}: 模板文件不存在") from None
-    except IsADirectoryError:
-        raise ReportFileError(f"{name}: 这是一个目录，不是模板文件") from None
-    except PermissionError:
-        raise ReportFileError(f"{name}: 没有读取模板的权限") from None
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            infos = archive.infolist()
-            if len(infos) > MAX_TEMPLATE_PARTS or sum(i.file_size for i in infos) > MAX_TEMPLATE_BYTES:
-                raise TemplateError(f"{name}: 模板解压后过大（{len(infos)} 个部件），拒绝处理")
-            if "word/document.xml" not in archive.namelist():
-                raise TemplateError(f"{name}: 不是 Word 文档：缺少 word/document.xml")
-    except zipfile.BadZipFile:
-        raise TemplateError(f"{name}: 不是有效的 .docx 文件（不是 zip 格式）") from None
-    return raw
+    return read_docx(source, "模板", TemplateError)
 
 
-@functools.cache
 def _bundled_template() -> str | None:
     """The path of the bundled template, or None when the package is not on a file system (a zip import)."""
     source = data_file("templates", TEMPLATE_FILE)
