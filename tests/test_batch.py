@@ -1,0 +1,234 @@
+"""Batch rendering: inputs, safe output names, skipping what is up to date, failures that never stop the
+batch, worker processes, the manifest, and the ``docxreport batch`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from docxreport import batch
+from docxreport.batch import Input, Job, collect, plan, run, safe_name
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = json.loads((ROOT / "examples" / "county-bureau-2024.json").read_text(encoding="utf-8"))
+INVALID = (ROOT / "examples" / "invalid" / "row-total.json").read_text(encoding="utf-8")
+
+
+def report(organ: str, year: int = 2024) -> str:
+    return json.dumps({**EXAMPLE, "organ": organ, "year": year}, ensure_ascii=False)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def age(path: Path, seconds: float) -> None:
+    """Make ``path`` look ``seconds`` older."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - int(seconds * 1e9)))
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "docxreport", "batch", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("某某县自然资源局-2024", "某某县自然资源局-2024"),
+    ("../../etc/passwd-2024", "_.._etc_passwd-2024"),
+    ("..\\..\\windows\\system32", "_.._windows_system32"),
+    ('A<B>:"C"|D?*-2024', "A_B___C__D__-2024"),
+    ("CON", "_CON"),
+    ("nul.2024", "_nul.2024"),
+    ("...", "report"),
+    ("  .hidden-2024 ", "hidden-2024"),
+    ("局\u202egnp.exe-2024", "局gnp.exe-2024"),  # a right-to-left override would disguise the extension
+    ("换\n行\t局-2024", "换_行_局-2024"),
+    ("e\u0301-2024", "é-2024"),  # one normal form, so equal names compare equal
+])
+def test_safe_names(text: str, expected: str) -> None:
+    assert safe_name(text) == expected
+
+
+def test_safe_names_are_bounded() -> None:
+    name = safe_name("县" * 300 + "-2024")
+    assert len(name) == batch.NAME_MAX_CHARS and len(name.encode("utf-8")) < 255
+
+
+# --------------------------------------------------------------------------- inputs and plans
+
+
+def test_collect_takes_files_folders_globs_and_json_lines(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", report("甲局"))
+    write(tmp_path / "dir" / "sub" / "b.json", report("乙局"))
+    write(tmp_path / "dir" / "notes.txt", "not a report")
+    write(tmp_path / "dir" / ".hidden.json", report("隐藏"))
+    write(tmp_path / "g" / "c.json", report("丙局"))
+    write(tmp_path / "all.jsonl", report("丁局") + "\n\n" + report("戊局") + "\n")
+    write(tmp_path / "out" / "manifest.json", "{}")
+    inputs, failed = collect([str(tmp_path / "a.json"), str(tmp_path / "dir"), str(tmp_path / "g" / "*.json"),
+                              str(tmp_path / "all.jsonl"), str(tmp_path / "a.json"), str(tmp_path / "missing.json"),
+                              str(tmp_path / "none" / "*.json"), str(tmp_path)], exclude=tmp_path / "out")
+    labels = [i.label.replace(str(tmp_path) + os.sep, "") for i in inputs]
+    assert labels == ["a.json", os.path.join("dir", "sub", "b.json"), os.path.join("g", "c.json"), "all.jsonl:1", "all.jsonl:3"]
+    assert [(Path(f.input).name, f.error) for f in failed] == [("missing.json", "文件不存在"), ("*.json", "没有匹配的文件")]
+    assert json.loads(inputs[4].read())["organ"] == "戊局"
+
+
+def test_outputs_are_named_from_organ_and_year_with_collisions_resolved(tmp_path: Path) -> None:
+    files = [write(tmp_path / "1.json", report("某某局")), write(tmp_path / "2.json", report("某某局")),
+             write(tmp_path / "3.json", report("某某局", 2023)), write(tmp_path / "4.json", report("ABC局")),
+             write(tmp_path / "5.json", report("abc局")), write(tmp_path / "broken.json", "{not json"),
+             write(tmp_path / "6.json", report("../../秘密"))]
+    jobs, skipped = plan([Input(str(f)) for f in files], tmp_path / "out")
+    assert skipped == []
+    assert [j.output for j in jobs] == ["某某局-2024.docx", "某某局-2024-2.docx", "某某局-2023.docx", "ABC局-2024.docx",
+                                        "abc局-2024-2.docx", "broken.docx", "_.._秘密-2024.docx"]
+
+
+def test_up_to_date_outputs_are_skipped_unless_forced(tmp_path: Path) -> None:
+    source = write(tmp_path / "in" / "r.json", report("某某局"))
+    template = tmp_path / "t.docx"
+    template.write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    docx = out / "某某局-2024.docx"
+    docx.write_bytes(b"rendered earlier")
+    age(source, 60)
+    age(template, 60)
+    inputs = [Input(str(source))]
+    assert [s.status for s in plan(inputs, out)[1]] == ["skipped"]
+    assert len(plan(inputs, out, force=True)[0]) == 1
+    assert len(plan(inputs, out, pdf=True)[0]) == 1  # no PDF yet
+    (out / "某某局-2024.pdf").write_bytes(b"%PDF-")
+    assert plan(inputs, out, pdf=True)[0] == []
+    age(docx, 120)  # the input changed since
+    assert len(plan(inputs, out)[0]) == 1
+    os.utime(docx)
+    age(docx, 30)
+    os.utime(template)  # a template newer than the outputs renders everything again
+    assert len(plan(inputs, out, template=template)[0]) == 1
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_bad_inputs_fail_alone_and_say_why(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.json", report("甲局"))
+    bad = write(tmp_path / "bad.json", INVALID)
+    broken = write(tmp_path / "broken.json", '{"organ": "乙局",')
+    jobs, _ = plan([Input(str(p)) for p in (bad, good, broken)], tmp_path)
+    outcomes = {Path(o.input).name: o for o in run(jobs, tmp_path, workers=0)}
+    assert outcomes["good.json"].status == "ok"
+    assert zipfile.ZipFile(tmp_path / outcomes["good.json"].output).testzip() is None
+    assert outcomes["bad.json"].status == "failed" and outcomes["bad.json"].output is None
+    assert {p["rule"] for p in outcomes["bad.json"].problems} >= {"row_total"}
+    assert outcomes["broken.json"].problems[0]["rule"].startswith("json.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "broken.json", "good.json", "甲局-2024.docx"]
+
+
+def test_worker_processes_render_what_one_process_renders(tmp_path: Path) -> None:
+    lines = [report(f"第{i}局") for i in range(30)]
+    source = write(tmp_path / "all.jsonl", "\n".join(lines) + "\n")
+    inputs, _ = collect([str(source)])
+    jobs, _ = plan(inputs, tmp_path / "one")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    alone = sorted(run(jobs, tmp_path / "one", workers=0), key=lambda o: o.index)
+    together = sorted(run(jobs, tmp_path / "two", workers=2), key=lambda o: o.index)
+    assert [(o.status, o.output, o.line) for o in together] == [(o.status, o.output, o.line) for o in alone]
+    assert all(o.status == "ok" for o in together)
+    for o in together:
+        assert (tmp_path / "two" / o.output).read_bytes() == (tmp_path / "one" / o.output).read_bytes()
+
+
+class CrashingInput(Input):
+    """An input whose reading kills the worker process, as a crash in a C library or the OOM killer would."""
+
+    def read(self) -> bytes:
+        if os.environ.get("DOCXREPORT_BATCH_MAIN") != str(os.getpid()):
+            os._exit(3)
+        return super().read()
+
+
+def test_a_report_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCXREPORT_BATCH_MAIN", str(os.getpid()))
+    files = [write(tmp_path / f"{i}.json", report(f"第{i}局")) for i in range(8)]
+    inputs = [CrashingInput(str(f)) if i == 3 else Input(str(f)) for i, f in enumerate(files)]
+    jobs, _ = plan(inputs, tmp_path)
+    outcomes = sorted(run(jobs, tmp_path, workers=2), key=lambda o: o.index)
+    assert [o.status for o in outcomes] == ["ok"] * 3 + ["failed"] + ["ok"] * 4
+    assert "工作进程意外退出" in (outcomes[3].error or "")
+
+
+def test_manifest_lists_every_input_in_order(tmp_path: Path) -> None:
+    good = write(tmp_path / "a.json", report("甲局"))
+    bad = write(tmp_path / "b.json", INVALID)
+    inputs, failed = collect([str(good), str(bad), str(tmp_path / "gone.json")])
+    jobs, skipped = plan(inputs, tmp_path)
+    content = batch.write_manifest(tmp_path / "m.json", [*failed, *skipped, *run(jobs, tmp_path, workers=0)], outdir=tmp_path)
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8")) == content
+    assert content["counts"] == {"ok": 1, "skipped": 0, "failed": 2}
+    rows = [(Path(r["input"]).name, r["output"], r["status"]) for r in content["reports"]]
+    assert rows == [("a.json", "甲局-2024.docx", "ok"), ("b.json", None, "failed"), ("gone.json", None, "failed")]
+    assert set(content["reports"][0]) == {"input", "line", "output", "pdf", "status", "problems", "error"}
+
+
+def test_library_never_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "a.json", report("甲局"))
+    write(tmp_path / "b.json", INVALID)
+    inputs, failed = collect([str(tmp_path)])
+    jobs, skipped = plan(inputs, tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    outcomes = list(run(jobs, tmp_path / "out", workers=0))
+    batch.write_manifest(tmp_path / "out" / batch.MANIFEST, outcomes, outdir=tmp_path / "out")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_chunks_spread_small_batches_over_workers() -> None:
+    assert batch.chunk_size(1000, 2, pdf=False) == 25
+    assert batch.chunk_size(10, 2, pdf=False) == 2
+    assert batch.chunk_size(10, 2, pdf=True) == 5  # one office start per worker
+    assert batch.chunk_size(1000, 2, pdf=True) == 12
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_batch_command_end_to_end(tmp_path: Path) -> None:
+    for i in range(6):
+        write(tmp_path / "in" / f"{i}.json", report(f"第{i}局"))
+    write(tmp_path / "in" / "bad.json", INVALID)
+    write(tmp_path / "more.jsonl", report("第9局") + "\n" + "{oops\n")
+    result = cli("in", "more.jsonl", "-o", "out", "-j", "2", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    err = result.stderr
+    assert "失败：in/bad.json" in err.replace(os.sep, "/") and "[row_total]" in err and "失败：more.jsonl:2" in err
+    assert "进度 9/9（100%）" in err  # not a terminal: plain progress lines
+    assert "完成：7 份成功，0 份跳过，2 份失败" in err and "Traceback" not in err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"] == {"ok": 7, "skipped": 0, "failed": 2}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([f"第{i}局-2024.docx" for i in (0, 1, 2, 3, 4, 5, 9)] + ["manifest.json"])
+
+    again = cli("in", "more.jsonl", "-o", "out", "-j", "2", cwd=tmp_path)
+    assert "完成：0 份成功，7 份跳过，2 份失败" in again.stderr
+    forced = cli("in", "-o", "out", "--force", "-j", "1", cwd=tmp_path)
+    assert "完成：6 份成功，0 份跳过，1 份失败" in forced.stderr
+
+
+def test_batch_command_refuses_a_bad_template_once(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "a.json", report("甲局"))
+    (tmp_path / "t.docx").write_bytes(b"not a zip")
+    result = cli("in", "-o", "out", "--template", "t.docx", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.count("不是有效的 .docx") == 1
+    assert not (tmp_path / "out" / "甲局-2024.docx").exists()
