@@ -7,11 +7,16 @@ nothing behind; the name appears only for the instant between linking and renami
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import tempfile
 from pathlib import Path
 
 from .errors import ReportFileError
+
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -38,6 +43,17 @@ def _write_all(fd: int, data: bytes) -> None:
     os.fsync(fd)
 
 
+def _link_fd(fd: int, path: Path) -> None:
+    """Give the unnamed file ``fd`` a name: ``linkat(fd, "", AT_EMPTY_PATH)`` (needs CAP_DAC_READ_SEARCH),
+    else through ``/proc/self/fd`` (refused with EXDEV by some sandboxed kernels)."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        if libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH) == 0:
+            return
+    os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
+
+
 def _unnamed(directory: Path, target: Path, data: bytes) -> bool:
     """Write through an unnamed temporary file; False when the file system cannot make one."""
     flag = getattr(os, "O_TMPFILE", 0)
@@ -50,7 +66,7 @@ def _unnamed(directory: Path, target: Path, data: bytes) -> bool:
     link = directory / f".{target.name}.{os.getpid()}.{id(data):x}.tmp"
     try:
         _write_all(fd, data)
-        os.link(f"/proc/self/fd/{fd}", link, follow_symlinks=True)
+        _link_fd(fd, link)
     except OSError:
         os.close(fd)
         return False

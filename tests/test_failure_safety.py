@@ -39,7 +39,7 @@ def test_link_failure_falls_back_to_a_named_temporary_file(existing: Path, monke
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(1, "Operation not permitted")  # e.g. no /proc in a container
 
-    monkeypatch.setattr(os, "link", boom)
+    monkeypatch.setattr(files, "_link_fd", boom)
     docxreport.render(docxreport.load(EXAMPLE), existing)
     assert len(Document(existing).tables) == 3 and only(existing.parent) == ["report.docx"]
 
@@ -94,6 +94,13 @@ def big_report(folder: Path) -> Path:
     path = folder / "big.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="O_TMPFILE is Linux only")
+def test_outputs_are_written_through_an_unnamed_file_on_linux(tmp_path: Path) -> None:
+    """The kill test below relies on this: no named temporary file exists while the content is written."""
+    assert files._unnamed(tmp_path, tmp_path / "out.docx", b"content")
+    assert only(tmp_path) == ["out.docx"] and (tmp_path / "out.docx").read_bytes() == b"content"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
