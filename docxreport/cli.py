@@ -56,19 +56,20 @@ def report_text(name: str, problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
+def report_dict(name: str, problems: list[Problem]) -> dict[str, Any]:
+    """The result of a check for programs (OA systems, the HTTP service)."""
+    return {
+        "file": name,
+        "valid": not has_errors(problems),
+        "errors": sum(p.severity == "error" for p in problems),
+        "warnings": sum(p.severity == "warning" for p in problems),
+        "problems": [p.to_dict() for p in problems],
+    }
+
+
 def report_json(name: str, problems: list[Problem]) -> str:
     """Problems for programs (OA systems): one JSON object."""
-    return json.dumps(
-        {
-            "file": name,
-            "valid": not has_errors(problems),
-            "errors": sum(p.severity == "error" for p in problems),
-            "warnings": sum(p.severity == "warning" for p in problems),
-            "problems": [p.to_dict() for p in problems],
-        },
-        ensure_ascii=False,
-        indent=2,
-    )
+    return json.dumps(report_dict(name, problems), ensure_ascii=False, indent=2)
 
 
 REPORTERS = {"text": report_text, "json": report_json}
@@ -340,7 +341,7 @@ def check(reports: tuple[str, ...], previous: str | None, output_format: str) ->
             continue
         if has_errors(problems):
             code = max(code, EXIT_PROBLEMS)
-        results.append(json.loads(report_json(report, problems)))
+        results.append(report_dict(report, problems))
         if output_format == "text":
             click.echo(report_text(report, problems).splitlines()[-1] if len(reports) > 1 else report_text(report, problems))
     if output_format == "json":
