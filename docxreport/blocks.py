@@ -87,13 +87,18 @@ def display_width(text: str) -> float:
     return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
 
 
-def signature_indents(organ: str, date_text: str, chars_from_right: float = 2.0) -> tuple[float, float]:
-    """Right indents (in characters) of the signature lines per GB/T 9704: the organ name 右空二字 and the
-    date starting two characters right of the name's first character; when the date is the longer line
-    it keeps the right margin and the name moves left to keep that relation."""
+def signature_indents(organ: str, date_text: str, line_chars: int = 27, chars_from_right: float = 2.0) -> tuple[float, float]:
+    """Right indents (in characters) of the signature lines per GB/T 9704 7.3.5.1: the organ name 右空二字
+    and the date starting two characters right of the name's first character; when the date is the longer
+    line, the date is 右空二字 and the name moves left to keep that relation. A name too long for that on
+    one ``line_chars`` line wraps: both lines are then 右空二字."""
     name, date = display_width(organ), display_width(date_text)
-    date_right = max(name - date, 0.0)
-    return date_right + date + chars_from_right - name, date_right
+    if name + chars_from_right + 2 > line_chars:
+        return chars_from_right, chars_from_right
+    if date + 2 > name:  # the date is the longer line
+        date_right = chars_from_right
+        return date_right + date + 2 - name, date_right
+    return chars_from_right, chars_from_right + name - 2 - date
 
 
 def date_text(iso: str) -> str:

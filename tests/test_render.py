@@ -207,12 +207,14 @@ def test_signature_block_when_date_is_given(county, seed) -> None:
     organ, date = texts[-2], texts[-1]
     assert (organ.text, date.text) == ("某某县自然资源局", "2025年1月20日")
     assert organ.style.name == date.style.name == "Signature"
-    ind = organ._p.find(f"{qn('w:pPr')}/{qn('w:ind')}")
-    assert ind.get(qn("w:rightChars")) == "200"  # 右空二字
-    # the date starts two characters right of the name's first character (both right-aligned)
-    name_w, date_w = 8, 6.5  # 某某县自然资源局; 2025年1月20日 = 3 CJK + 7 half-width digits
-    date_ind = int(date.paragraph_format.element.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars")))
-    assert (2 + name_w) - 2 == (date_ind / 100) + date_w
+    def right(p) -> float:
+        return int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100
+
+    # GB/T 9704 7.3.5.1: the date starts two characters right of the name's first character; here the date
+    # (3 CJK + 7 half-width digits = 6.5) reaches past the name (8), so the date is 右空二字 and the name moves
+    name_w, date_w = 8, 6.5
+    assert right(date) == 2
+    assert right(organ) + name_w == right(date) + date_w + 2
     _, seed_doc = seed
     assert not any(p.style.name == "Signature" for p in seed_doc.paragraphs)
 
@@ -340,3 +342,17 @@ def test_render_does_not_modify_its_input() -> None:
     before = copy.deepcopy(data)
     docxreport.render(data)
     assert data == before
+
+
+@pytest.mark.parametrize(("organ", "name_right", "date_right"), [
+    ("某某县人民政府办公室", 2, 3.5),  # name (10) longer than date + 2: name 右空二字, date under it shifted by 2
+    ("某局", 8.5, 2),  # date longer: date 右空二字, the name moves left
+    ("中华人民共和国某某省某某市某某区人民政府办公室（区政务服务和数据管理局）", 2, 2),  # wraps: both 右空二字
+])
+def test_signature_indents_follow_gbt9704(organ: str, name_right: float, date_right: float) -> None:
+    data = {**example("county-bureau-2024"), "organ": organ}
+    doc = open_docx(docxreport.render(data))
+    name, date = [p for p in doc.paragraphs if p.style.name == "Signature"]
+    assert (name.text, date.text) == (organ, "2025年1月20日")
+    got = [int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100 for p in (name, date)]
+    assert got == [name_right, date_right]
