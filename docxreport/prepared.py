@@ -11,7 +11,8 @@ the package. All of that depends on the template only. :class:`PreparedTemplate`
 
 Rendering a report then runs the compiled templates, applies the steps docxtpl applies after Jinja (``{_{``
 unescaping, tabs and line breaks in text, table-grid repair, drawing ids), checks that each rendered part is
-well-formed XML, deflates the few changed parts and writes the zip. The result holds the same parts with the
+well-formed XML (by parsing it, or, for a part proven once to render well-formed whatever the values, by that
+proof: :mod:`docxreport.wellformed`), deflates the few changed parts and writes the zip. The result holds the same parts with the
 same XML, after canonicalisation, as a fresh docxtpl render (``tests/test_prepared.py`` checks this), with two
 deliberate differences: a rendered part that is not well-formed XML is refused with a :class:`TemplateError`
 (docxtpl lets lxml "recover" it, which silently drops content), and footnotes are rendered once (docxtpl
@@ -33,7 +34,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
-from . import ooxml
+from . import ooxml, wellformed
 from .errors import TemplateError
 from .zipparts import Member, deflate, write_zip
 
@@ -125,6 +126,7 @@ class _Part:
     kind: str  # "document", "xml" (header, footer) or "footnotes"
     source: str  # the part's XML in the template, for locating a tag in error messages
     template: jinja2.Template
+    proven: bool  # renders of trusted contexts are well-formed without parsing (see wellformed.py)
 
 
 def _has_tags(text: str) -> bool:
@@ -211,8 +213,12 @@ class PreparedTemplate:
             if part_name in seen:
                 return
             seen.add(part_name)
-            compiled = self._compile(_P_START.sub(r"\n<w:p\1", patched), part_name)
-            part = _Part(part_name, kind, source, compiled)
+            text = _P_START.sub(r"\n<w:p\1", patched)
+            compiled = self._compile(text, part_name)
+            proven = wellformed.renders_well_formed(text, self._env)
+            if kind == "document":  # and docxtpl's table repair and drawing ids would change nothing
+                proven = proven and tables_fixed and "docPr" not in text and wellformed.tables_without_statements(text)
+            part = _Part(part_name, kind, source, compiled, proven)
             if _has_tags(patched):
                 parts.append(part)
             else:  # renders the same for every report: render it now
@@ -222,6 +228,7 @@ class PreparedTemplate:
         self._document_name = docx.part.partname.lstrip("/")
         body_source = template.get_xml()
         document = docx.element
+        tables_fixed = not _tables_need_fixing(document.body)
         slot = etree.Element(f"{{{_SLOT_NS}}}body", nsmap={"slot": _SLOT_NS})
         document.replace(document.body, slot)
         text = etree.tostring(document, encoding="UTF-8", standalone=True).decode("utf-8")
@@ -292,16 +299,22 @@ class PreparedTemplate:
 
     # ----------------------------------------------------------------------- rendering
 
-    def render(self, context: Mapping[str, Any]) -> bytes:
+    def render(self, context: Mapping[str, Any], *, trusted: bool = False) -> bytes:
         """The .docx of one report. ``context`` is :func:`docxreport.renderer.build_context`'s (or any
-        mapping a custom template expects); it is never modified."""
-        rendered = {part.name: self._render_part(part, context) for part in self._parts}
+        mapping a custom template expects); it is never modified.
+
+        Each rendered part is parsed to make sure it is well-formed XML, except, with ``trusted``, the parts
+        proven well-formed for any values (:mod:`docxreport.wellformed`). ``trusted`` promises that the
+        context's text holds only characters XML allows and its ``Markup`` is well-formed: true of
+        ``build_context`` on validated data, which is how :class:`~docxreport.renderer.Renderer` calls it.
+        """
+        rendered = {part.name: self._render_part(part, context, trusted) for part in self._parts}
         if self._core_dynamic:
             rendered[self._core_name] = self._render_properties(context)
         members = [m if isinstance(m, Member) else deflate(m, rendered[m], RENDER_LEVEL) for m in self._layout]
         return write_zip(members)
 
-    def _render_part(self, part: _Part, context: Mapping[str, Any]) -> bytes:
+    def _render_part(self, part: _Part, context: Mapping[str, Any], trusted: bool = False) -> bytes:
         try:
             xml = part.template.render(context)
         except jinja2.TemplateError as exc:
@@ -310,12 +323,15 @@ class PreparedTemplate:
         xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")  # the newlines added before compiling
         if "{_" in xml or "_}" in xml:
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        proven = trusted and part.proven
         if "\t" in xml or "\a" in xml or "\n" in xml or "\f" in xml:
             xml = self._tools.resolve_listing(xml)
+            proven = False  # its regular expressions split runs and paragraphs: check the result
         if part.kind == "document":
-            return self._document(xml)
+            return self._document(xml, proven)
         data = xml.encode("utf-8")
-        self._parse(data, part.name)
+        if not proven:
+            self._parse(data, part.name)
         return data if part.kind == "footnotes" else _DECLARATION + data
 
     def _parse(self, data: bytes, part_name: str) -> etree._Element:
@@ -327,10 +343,12 @@ class PreparedTemplate:
                 "请检查模板标签是否跨越了段落、表格行或单元格的边界"
             ) from None
 
-    def _document(self, body_xml: str) -> bytes:
+    def _document(self, body_xml: str, proven: bool = False) -> bytes:
         """The document part: the rendered body in the template's document element, with the table-grid
-        repair and drawing renumbering of a docxtpl render."""
+        repair and drawing renumbering of a docxtpl render (for a proven part, known to change nothing)."""
         data = (self._prefix + body_xml + self._suffix).encode("utf-8")
+        if proven:
+            return data
         root = self._parse(data, self._document_name)
         body = root.find(_W + "body")
         changed = False

@@ -218,7 +218,7 @@ class Renderer:
         if has_errors(problems):
             raise InvalidReportError(problems)
         prepared = self.prepare(template, fonts)
-        document = prepared.render(build_context(data, styles=prepared.style_ids))
+        document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # validated above
         if output is None:
             return document
         if isinstance(output, (str, os.PathLike)):

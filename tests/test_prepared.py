@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.shared import Pt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 import docxreport
-from docxreport import TemplateError
-from docxreport.prepared import PreparedTemplate
+from docxreport import TemplateError, wellformed
+from docxreport.prepared import PreparedTemplate, environment
 from docxreport.reference import render_reference
 from docxreport.renderer import Renderer, build_context
 from docxreport.templatecompare import parts
@@ -267,3 +270,59 @@ def test_tags_that_break_the_xml_are_refused_instead_of_repaired(tmp_path: Path)
         docxreport.render(load(ROOT / "examples" / "county-bureau-2024.json"), out, template=template)
     assert "word/document.xml" in str(info.value)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- well-formed without parsing
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    ("", True), ("文字 &amp; 更多", True), ("<w:p><w:r><w:t>a</w:t></w:r></w:p><w:p/>", True),
+    ("<w:p>", False), ("</w:p>", False), ("<w:p></w:r>", False), ('<w:p w:rsidR="1"', False),
+    ("a &am", False), ("<!-- x -->", False), ("a < b", False),
+])
+def test_balanced_xml_content(text: str, ok: bool) -> None:
+    assert wellformed.balanced(text) is ok
+
+
+P = '<w:p><w:r><w:t xml:space="preserve">'
+END = "</w:t></w:r></w:p>"
+
+
+@pytest.mark.parametrize(("source", "ok"), [
+    (f"<w:body>{P}{{{{ organ }}}}{END}{{% if year %}}{P}{{{{ a.b['c'] }}}}{END}{{% else %}}{{% endif %}}</w:body>", True),
+    (f"<w:body>{{% for line in title_lines %}}{P}{{{{ line }}}}{END}{{% endfor %}}{{{{ overview }}}}</w:body>", True),
+    (f"<w:body>{P}开头{{% if x %}}{END}{P}{{% endif %}}结尾{END}</w:body>", True),  # closes and reopens the same elements
+    (f"<w:body>{P}开头{{% if x %}}{END}<w:tbl><w:tr><w:tc>{P}{{% endif %}}结尾{END}</w:tc></w:tr></w:tbl></w:body>", False),
+    (f'<w:body><w:p w:rsidR="{{{{ organ }}}}"/></w:body>', False),  # a value inside markup
+    (f"<w:body>{P}{{{{ organ|safe }}}}{END}</w:body>", False),  # markup made by the template
+    (f"<w:body>{P}{{{{ organ.upper() }}}}{END}</w:body>", False),
+    (f"<w:body>{{% set x = organ %}}{P}{{{{ x }}}}{END}</w:body>", False),
+    (f"<w:body>{P}a &amp{{{{ organ }}}};{END}</w:body>", False),  # an entity cut by a tag
+])
+def test_which_templates_render_well_formed_without_parsing(source: str, ok: bool) -> None:
+    assert wellformed.renders_well_formed(source, environment(autoescape=True)) is ok
+
+
+def test_the_bundled_template_needs_no_parse_per_report(tmp_path: Path) -> None:
+    bundled = docxreport.renderer.DEFAULT_RENDERER.prepare()
+    assert [(p.name, p.proven) for p in bundled._parts] == [("word/document.xml", True)]
+    custom = PreparedTemplate(office_template(tmp_path).read_bytes(), "office.docx")
+    proven = {p.name: p.proven for p in custom._parts}
+    assert proven["word/document.xml"] is False  # table loops (docxtpl repairs the grid) and drawings: parsed
+    assert proven["word/header1.xml"] is True
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t<>&\"'{}%#"), min_size=1, max_size=40))
+def test_trusted_renders_are_well_formed_for_any_valid_text(text: str) -> None:
+    data = load(ROOT / "examples" / "county-bureau-2024.json")
+    data["organ"], data["title"] = text[:50], [text]
+    data["overview"][0]["text"] = text
+    data["problems"] = [text, {"heading": text[:30], "body": [text]}]
+    if docxreport.validate(data):
+        return  # the schema refuses it (blank text, a character Word cannot hold): never rendered
+    document = docxreport.render(data)
+    with zipfile.ZipFile(io.BytesIO(document)) as archive:
+        for name in archive.namelist():
+            if name.endswith((".xml", ".rels")):
+                etree.fromstring(archive.read(name), etree.XMLParser(resolve_entities=False))
