@@ -81,6 +81,12 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+@cache
+def _split_keys(fmt: Format) -> tuple[tuple[str, str, str], ...]:
+    """Each data key with its row's path and its own name."""
+    return tuple((key, *key.rsplit(".", 1)) for key in fmt.data_keys)  # type: ignore[misc]
+
+
 def _resolve(data: Any, fmt: Format) -> tuple[dict[str, int | None], set[str]]:
     """Every count cell's value (None: unknown, as the schema already reports it) and the given cells."""
     targets, zeros = sum_targets(fmt), zero_cells(fmt)
@@ -88,12 +94,15 @@ def _resolve(data: Any, fmt: Format) -> tuple[dict[str, int | None], set[str]]:
     given: set[str] = set()
     pending: set[str] = set()
     count_max = fmt.limits["count_max"]
-    for key in fmt.data_keys:
-        parent_path, leaf = key.rsplit(".", 1)
-        parent = get_path(data, parent_path)
-        absent = isinstance(parent, Mapping) and leaf not in parent
+    parents: dict[str, Any] = {}  # the rows, looked up once for all their cells
+    for key, parent_path, leaf in _split_keys(fmt):
+        if parent_path not in parents:
+            parents[parent_path] = get_path(data, parent_path)
+        parent = parents[parent_path]
+        is_row = isinstance(parent, dict) or isinstance(parent, Mapping)
+        absent = is_row and leaf not in parent
         row_absent = parent is None  # e.g. the whole （七）总计 row left out: its totals are computed
-        raw = get_path(data, key)
+        raw = parent[leaf] if is_row and not absent else None
         if _is_count(raw) and 0 <= raw <= count_max:
             values[key] = raw
             given.add(key)
