@@ -19,6 +19,21 @@ _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
 
 
+def read_input(path: str | os.PathLike[str], what: str = "") -> bytes:
+    """The bytes of an input file; a file that cannot be read at all is one :class:`ReportFileError` line.
+    ``what`` names the kind of file in messages (模板, 报告; JSON when empty)."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ReportFileError(f"{path}: {what}文件不存在") from None
+    except IsADirectoryError:
+        raise ReportFileError(f"{path}: 这是一个目录，不是{what or ' JSON '}文件") from None
+    except PermissionError:
+        raise ReportFileError(f"{path}: 没有读取{what + '的' if what else ''}权限") from None
+    except OSError as exc:
+        raise ReportFileError(f"{path}: 无法读取（{exc.strerror}）") from None
+
+
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """True when two paths name the same existing file (links and relative paths resolved)."""
     try:

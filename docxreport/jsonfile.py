@@ -11,10 +11,9 @@ import codecs
 import json
 import os
 from decimal import Decimal
-from pathlib import Path
 from typing import IO, Any
 
-from .errors import ReportFileError
+from .files import read_input
 from .problems import PathPart, Problem
 
 Source = str | os.PathLike[str] | IO[bytes] | bytes
@@ -151,18 +150,7 @@ def read_json(source: Source) -> tuple[Any, list[Problem]]:
         return parse_json(source)
     if hasattr(source, "read"):
         return parse_json(source.read())  # type: ignore[union-attr]
-    path = Path(source)  # type: ignore[arg-type]
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ReportFileError(f"{path}: 文件不存在") from None
-    except IsADirectoryError:
-        raise ReportFileError(f"{path}: 这是一个目录，不是 JSON 文件") from None
-    except PermissionError:
-        raise ReportFileError(f"{path}: 没有读取权限") from None
-    except OSError as exc:
-        raise ReportFileError(f"{path}: 无法读取（{exc.strerror}）") from None
-    return parse_json(raw)
+    return parse_json(read_input(source))  # type: ignore[arg-type]
 
 
 def _plain(value: Any) -> Any:

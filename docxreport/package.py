@@ -7,7 +7,8 @@ import os
 import zipfile
 from typing import IO
 
-from .errors import ReportFileError, TemplateError
+from .errors import TemplateError
+from .files import read_input
 
 DocxSource = str | os.PathLike[str] | IO[bytes] | bytes
 
@@ -25,20 +26,12 @@ def read_docx(source: DocxSource, what: str, error: type[Exception] = TemplateEr
     """The bytes of a .docx, after checking it is a sane package. ``what`` names it in messages
     (模板, 报告); ``error`` is the exception raised for a bad package."""
     name = source_name(source, f"<{what}>")
-    try:
-        if isinstance(source, bytes):
-            raw = source
-        elif isinstance(source, (str, os.PathLike)):
-            with open(source, "rb") as handle:
-                raw = handle.read()
-        else:
-            raw = source.read()
-    except FileNotFoundError:
-        raise ReportFileError(f"{name}: {what}文件不存在") from None
-    except IsADirectoryError:
-        raise ReportFileError(f"{name}: 这是一个目录，不是{what}文件") from None
-    except PermissionError:
-        raise ReportFileError(f"{name}: 没有读取{what}的权限") from None
+    if isinstance(source, bytes):
+        raw = source
+    elif isinstance(source, (str, os.PathLike)):
+        raw = read_input(source, what)
+    else:
+        raw = source.read()
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             infos = archive.infolist()
