@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -58,14 +59,19 @@ def _write_all(fd: int, data: bytes) -> None:
     os.fsync(fd)
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once per process (``find_library`` runs ``ldconfig``: about 1 ms a call)."""
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name else None
+
+
 def _link_fd(fd: int, path: Path) -> None:
     """Give the unnamed file ``fd`` a name: ``linkat(fd, "", AT_EMPTY_PATH)`` (needs CAP_DAC_READ_SEARCH),
     else through ``/proc/self/fd`` (refused with EXDEV by some sandboxed kernels)."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        if libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH) == 0:
-            return
+    libc = _libc()
+    if libc is not None and libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH) == 0:
+        return
     os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
 
 
