@@ -131,7 +131,7 @@ def batch_seconds(count: int, workers: int, folder: Path, runs: int) -> list[flo
     for i in range(count):
         (inputs / f"r{i:05d}.json").write_text(json.dumps({**base, "organ": f"某某县第{i}局"}, ensure_ascii=False), encoding="utf-8")
     times = []
-    for run in range(runs):
+    for _ in range(runs):
         start = time.perf_counter()
         result = subprocess.run(_command() + ["batch", str(inputs), "-o", str(folder / "out"), "-j", str(workers), "--force"],
                                 capture_output=True, text=True)

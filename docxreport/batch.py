@@ -31,10 +31,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
 from .errors import DocxReportError
+
+if TYPE_CHECKING:
+    from .pdf import Office
 
 Status = Literal["ok", "skipped", "failed"]
 MANIFEST = "manifest.json"
@@ -260,7 +263,7 @@ class _Worker:
     template: str | None
     fonts: str
     pdf: bool
-    office: Any = None
+    office: Office | None = None
 
 
 _STATE: _Worker | None = None  # one per worker process, set by _start_worker
@@ -272,7 +275,7 @@ def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, prof
     if pdf:
         from .pdf import Office
 
-        office = Office(profile=Path(profiles) / f"office-{os.getpid()}")
+        office = Office(profile=Path(profiles) / f"office-{os.getpid()}")  # kept for every chunk of this worker
     _STATE = _Worker(Path(outdir), template, fonts, pdf, office)
 
 

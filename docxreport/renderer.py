@@ -124,6 +124,7 @@ def _check_package(source: TemplateSource) -> bytes:
     return read_docx(source, "模板", TemplateError)
 
 
+@functools.cache
 def _bundled_template() -> str | None:
     """The path of the bundled template, or None when the package is not on a file system (a zip import)."""
     source = data_file("templates", TEMPLATE_FILE)
@@ -154,7 +155,7 @@ class Renderer:
     """Renders reports, keeping the last ``cache_size`` prepared templates.
 
     A template is patched and compiled once (:class:`~docxreport.prepared.PreparedTemplate`) and kept under
-    its real path, modification time and size, so an edited template is prepared again; templates given as
+    its path, inode, modification time and size, so an edited template is prepared again; templates given as
     file objects are prepared for each call. One renderer may be shared by threads: the cache is locked and
     prepared templates are immutable. Each process has its own.
     """

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from docxreport import batch
-from docxreport.batch import Input, Job, collect, plan, run, safe_name
+from docxreport.batch import Input, collect, plan, run, safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = json.loads((ROOT / "examples" / "county-bureau-2024.json").read_text(encoding="utf-8"))

@@ -293,7 +293,7 @@ END = "</w:t></w:r></w:p>"
     (f"<w:body>{{% for line in title_lines %}}{P}{{{{ line }}}}{END}{{% endfor %}}{{{{ overview }}}}</w:body>", True),
     (f"<w:body>{P}开头{{% if x %}}{END}{P}{{% endif %}}结尾{END}</w:body>", True),  # closes and reopens the same elements
     (f"<w:body>{P}开头{{% if x %}}{END}<w:tbl><w:tr><w:tc>{P}{{% endif %}}结尾{END}</w:tc></w:tr></w:tbl></w:body>", False),
-    (f'<w:body><w:p w:rsidR="{{{{ organ }}}}"/></w:body>', False),  # a value inside markup
+    ('<w:body><w:p w:rsidR="{{ organ }}"/></w:body>', False),  # a value inside markup
     (f"<w:body>{P}{{{{ organ|safe }}}}{END}</w:body>", False),  # markup made by the template
     (f"<w:body>{P}{{{{ organ.upper() }}}}{END}</w:body>", False),
     (f"<w:body>{{% set x = organ %}}{P}{{{{ x }}}}{END}</w:body>", False),
