@@ -541,3 +541,18 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     assert re.search(r"docxreport\.server: \S+ \S+ 5\d\d ", server_log) is None and "Traceback" not in server_log, server_log[-3000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts and int(counts.group(1)) > 1000 and counts.group(1) == counts.group(2), result.stdout[-3000:]
+
+
+# --------------------------------------------------------------------------- the load benchmark
+
+
+def test_load_benchmark_runs_and_stays_on_this_machine(tmp_path: Path) -> None:
+    script = ROOT / "benchmarks" / "load_serve.py"
+    result = subprocess.run([sys.executable, str(script), "--requests", "16", "--concurrency", "4", "--json", str(tmp_path / "r.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert summary["ok"] == 16 and summary["throughput_rps"] > 0 and summary["latency_ms"]["p95"] > 0
+    assert "throughput" in result.stdout and "p95" in result.stdout
+    refused = subprocess.run([sys.executable, str(script), "--url", "http://192.0.2.1:8000"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "loopback" in refused.stderr
