@@ -17,6 +17,7 @@ time limit, and each request is logged as one line on the ``docxreport.server`` 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hmac
 import inspect
@@ -28,7 +29,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -181,7 +182,7 @@ async def _uploaded_docx(request: Request, body: bytes) -> bytes:
     if _media_type(request) in _DOCX_TYPES:
         return body
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield body
 
     try:
@@ -383,6 +384,7 @@ def _problem_responses(*statuses: int) -> dict[int | str, Any]:
     notes = {
         400: "请求正文不是有效的 JSON（problems 中给出行号和列号）或上传内容无法解析",
         401: "缺少或错误的 API 密钥（仅在服务端设置了 DOCXREPORT_API_KEY 时）",
+        408: "时限内未收到完整的请求正文",
         406: "Accept 中既没有 .docx 也没有 PDF",
         413: "请求正文超过上限",
         415: "Content-Type 不受支持",
@@ -469,6 +471,14 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         except JobTimeout:
             raise timed_out(limit, settings.retry_after) from None
 
+    async def receive(request: Request) -> bytes:
+        """The body within the size limit and the time limit (a client that stalls mid-body gets 408)."""
+        try:
+            return await asyncio.wait_for(read_body(request, settings.max_body_bytes), settings.time_limit)
+        except asyncio.TimeoutError:
+            raise ApiError(408, "body-timeout", "请求正文接收超时",
+                           f"{settings.time_limit:g} 秒内未收到完整的请求正文") from None
+
     # ---------------------------------------------------------------- errors
 
     @app.exception_handler(ApiError)
@@ -532,7 +542,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
                   "headers": {"Content-Disposition": {"description": "attachment，文件名为 UTF-8（filename*）",
                                                       "schema": {"type": "string"}},
                               "X-Report-Warnings": {"description": "报告中的警告数", "schema": {"type": "integer"}}}},
-            **_problem_responses(400, 401, 406, 413, 415, 422, 503),
+            **_problem_responses(400, 401, 406, 408, 413, 415, 422, 503),
         },
         openapi_extra=_json_body("报告 JSON"),
     )
@@ -543,7 +553,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     ) -> Response:
         _require_json(request)
         pdf = _wants_pdf(request, format_)
-        body = await read_body(request, settings.max_body_bytes)
+        body = await receive(request)
 
         def work() -> tuple[bytes, str, int]:
             data, problems = _check(body)
@@ -573,7 +583,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         response_class=Response,
         responses={
             200: {"description": "校验结果", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationReport"}}}},
-            **_problem_responses(400, 401, 413, 415, 503),
+            **_problem_responses(400, 401, 408, 413, 415, 503),
         },
         openapi_extra=_json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）"),
     )
@@ -581,7 +591,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         from .cli import report_json
 
         _require_json(request)
-        body = await read_body(request, settings.max_body_bytes)
+        body = await receive(request)
         _, problems = await run(_check, body)
         return _json(report_json(BODY_NAME, problems))
 
@@ -592,7 +602,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         response_class=Response,
         responses={
             200: {"description": "读取结果", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExtractResult"}}}},
-            **_problem_responses(400, 401, 413, 415, 422, 503),
+            **_problem_responses(400, 401, 408, 413, 415, 422, 503),
         },
         openapi_extra={"requestBody": {"required": True, "content": {
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
@@ -602,7 +612,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     )
     async def extract(request: Request) -> Response:
         _require_upload(request)
-        body = await read_body(request, settings.max_body_bytes)
+        body = await receive(request)
         document = await _uploaded_docx(request, body)
 
         def work() -> str:

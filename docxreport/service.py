@@ -161,6 +161,7 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
     404: ("not-found", "没有这个地址"),
     405: ("method-not-allowed", "不支持此请求方法"),
     406: ("not-acceptable", "无法提供所要求的格式"),
+    408: ("body-timeout", "请求正文接收超时"),
     413: ("body-too-large", "请求内容过大"),
     415: ("unsupported-media-type", "不支持的内容类型"),
     422: ("unprocessable", "无法处理的内容"),

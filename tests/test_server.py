@@ -322,6 +322,16 @@ def test_413_body_limit_is_enforced_while_reading() -> None:
             assert c.post("/v1/validate", content=b"{}", headers=JSON_HEADERS).status_code == 200
 
 
+def test_408_when_the_body_stalls() -> None:
+    with LiveServer(create_app(Settings(time_limit=0.5))) as server:
+        head = (b"POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n")
+        started = time.monotonic()
+        answer = _raw_request(server.port, head, [b'{"organ": '])  # 10 of 100 bytes, then nothing
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"application/problem+json" in answer
+        assert time.monotonic() - started < 5
+
+
 class SlowRenderer(Renderer):
     """A renderer that takes ``delay`` seconds, and says when a render started."""
 
