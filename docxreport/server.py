@@ -24,6 +24,7 @@ import inspect
 import io
 import json
 import logging
+import logging.config
 import queue
 import socket
 import tempfile
@@ -690,11 +691,23 @@ class _Config(uvicorn.Config):
         return sock
 
 
+def exposure_warning(host: str, settings: Settings) -> str | None:
+    """A warning when the service listens beyond this machine without an API key, else None."""
+    if settings.api_key is not None or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"服务监听 {host}，且未设置 DOCXREPORT_API_KEY：能访问此端口的任何人都可以调用。"
+            "请设置 API 密钥，并通过 HTTPS 反向代理对外提供")
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the service with uvicorn until interrupted. With several ``workers`` each process builds its own
     application from the environment (:func:`app_from_env`), so ``settings`` must come from it too."""
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_config": log_config(),
                                "server_header": False, "timeout_graceful_shutdown": 10}
+    warning = exposure_warning(host, settings)
+    if warning:
+        logging.config.dictConfig(options["log_config"])
+        LOGGER.warning(warning)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
@@ -716,4 +729,4 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.from_env())
 
 
-__all__ = ["Settings", "app_from_env", "create_app", "serve"]
+__all__ = ["Settings", "app_from_env", "create_app", "exposure_warning", "serve"]

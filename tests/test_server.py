@@ -53,7 +53,7 @@ for _module in ("fastapi", "uvicorn", "httpx", "python_multipart"):
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from docxreport.server import create_app  # noqa: E402
+from docxreport.server import create_app, exposure_warning  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "zhuyangguan-2024.json"
@@ -501,6 +501,13 @@ def test_serve_command(example: bytes, workers: int) -> None:
     assert len(re.findall(r"docxreport\.server: POST /v1/render 200 ", log)) == workers * 2, log
     assert "docxreport.server: POST /v1/render 401 " in log and "docxreport.server: POST /v1/render 413 " in log
     assert "Traceback" not in log
+
+
+def test_serve_warns_when_open_to_the_network_without_a_key() -> None:
+    assert exposure_warning("127.0.0.1", Settings()) is None
+    assert exposure_warning("0.0.0.0", Settings(api_key="k")) is None
+    warning = exposure_warning("0.0.0.0", Settings())
+    assert warning is not None and "DOCXREPORT_API_KEY" in warning
 
 
 def test_serve_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
