@@ -246,11 +246,13 @@ def _invalid(problems: list[Problem]) -> ApiError:
 
 def _check(body: bytes) -> tuple[Any, list[Problem]]:
     """Read and validate a request body like a report file: (data, problems); 400 when it is not JSON."""
-    from .validation import check_source
+    from .validation import check_source, validate
 
     data, problems = check_source(body)
-    if data is None:
+    if data is None and problems:
         raise _unreadable(problems)
+    if data is None:  # the JSON value null: readable, and as wrong as any other non-object
+        problems = validate(None)
     return data, problems
 
 

@@ -256,7 +256,10 @@ def test_422_invalid_report_with_json_paths(client: httpx.Client) -> None:
     assert body["problems"][0]["path"] == "requests.received.total" and "51" in body["problems"][0]["message"]
     duplicate = _problem(client.post("/v1/render", content=b'{"organ": "a", "organ": "b"}', headers=JSON_HEADERS), 422, "invalid-report")
     assert any(p["rule"] == "json.duplicate_key" and p["path"] == "organ" for p in duplicate["problems"])
-    _problem(client.post("/v1/render", content=b"[1, 2]", headers=JSON_HEADERS), 422, "invalid-report")
+    for body in (b"[1, 2]", b"null"):
+        wrong = _problem(client.post("/v1/render", content=body, headers=JSON_HEADERS), 422, "invalid-report")
+        assert wrong["problems"][0]["rule"] == "schema.type" and wrong["problems"][0]["path"] == "$"
+        assert client.post("/v1/validate", content=body, headers=JSON_HEADERS).json()["valid"] is False
 
 
 def test_415_unsupported_media_type(client: httpx.Client, example: bytes) -> None:
@@ -540,6 +543,8 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip("schemathesis is not installed")
+    # one schemathesis worker: with several, hypothesis parses lambda sources in parallel threads, which trips
+    # CPython 3.11's "AST constructor recursion depth mismatch" SystemError now and then (a tool error, not ours)
     config = tmp_path / "schemathesis.toml"
     config.write_text(
         "[checks.positive_data_acceptance]\nenabled = false\n\n"
@@ -550,7 +555,7 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
         command = [sys.executable, "-c", "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
                    "--config-file", str(config), "run", str(c.base_url.join("/openapi.json")), "--header", "X-API-Key: st-key",
                    "--max-examples", "25", "--seed", "20261127", "--generation-database", "none", "--no-shrink",
-                   "--workers", "2", "--suppress-health-check", "filter_too_much,too_slow,data_too_large",
+                   "--workers", "1", "--suppress-health-check", "filter_too_much,too_slow,data_too_large",
                    "--request-timeout", "150", "--phases", "examples,coverage,fuzzing"]
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
