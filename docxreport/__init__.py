@@ -21,7 +21,7 @@ from .schema import load_schema
 from .validation import load, validate
 
 if TYPE_CHECKING:
-    from .extract import extract
+    from .extractor import extract
     from .renderer import render
 
 __version__ = "0.1.0"
@@ -46,7 +46,7 @@ def __getattr__(name: str) -> Any:
 
         return render
     if name == "extract":
-        from .extract import extract
+        from .extractor import extract
 
         return extract
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .extract import extract
+from .extractor import extract
 from .jsonfile import read_json
 from .package import DocxSource
 from .problems import Problem

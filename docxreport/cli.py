@@ -319,7 +319,7 @@ def extract(report: str, output: str | None) -> None:
       docxreport extract 2023年报告.docx -o report-2023.json
       docxreport extract 下级单位报告.docx
     """
-    from .extract import extract as extract_docx
+    from .extractor import extract as extract_docx
 
     if output and output != "-" and report != "-" and same_file(output, report):
         _fail(f"{output}: 输出路径与输入文件相同，拒绝覆盖")

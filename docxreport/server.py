@@ -246,13 +246,11 @@ def _invalid(problems: list[Problem]) -> ApiError:
 
 def _check(body: bytes) -> tuple[Any, list[Problem]]:
     """Read and validate a request body like a report file: (data, problems); 400 when it is not JSON."""
-    from .validation import check_source, validate
+    from .validation import check_source
 
     data, problems = check_source(body)
-    if data is None and problems:
+    if data is None and any(p.line is not None for p in problems):  # not JSON at all (null is JSON)
         raise _unreadable(problems)
-    if data is None:  # the JSON value null: readable, and as wrong as any other non-object
-        problems = validate(None)
     return data, problems
 
 
@@ -619,7 +617,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         document = await _uploaded_docx(request, body)
 
         def work() -> str:
-            from .extract import extract as extract_docx
+            from .extractor import extract as extract_docx
 
             upload = io.BytesIO(document)
             upload.name = "上传的文件"

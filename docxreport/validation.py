@@ -39,12 +39,15 @@ def load(source: Source) -> dict[str, Any]:
 
 
 def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
-    """Read and validate a report file (and last year's): ``(data or None, problems)``.
+    """Read and validate a report file (and last year's): ``(data, problems)``.
+
+    ``data`` is None when the text could not be read as JSON; those problems carry a line and column.
 
     Problems found while reading come first; a schema problem at a path the reader already reported
     (a NaN, a duplicate key) is not repeated.
     """
     data, problems = read_json(source)
+    unreadable = bool(problems) and data is None  # the JSON value null is readable, and validated below
     seen = {p.path for p in problems}  # this file's only: last year's problems must not hide this year's
     last = None
     if previous is not None:
@@ -52,7 +55,7 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
         problems.extend(
             Problem(p.path, p.rule, f"上年报告：{p.message}", p.severity, p.line, p.column) for p in last_problems
         )
-    if data is None:
+    if unreadable:
         return None, problems
     problems.extend(p for p in validate(data, last) if p.path not in seen)
     return data, problems

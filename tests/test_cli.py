@@ -295,3 +295,17 @@ def test_main_help_lists_the_subcommands():
     for command in ("validate", "schema", "init"):
         assert command in r.out
     assert set(cli_group.commands) >= {"validate", "schema", "init"}
+
+
+def test_public_functions_survive_submodule_imports() -> None:
+    """docxreport.render and docxreport.extract stay the functions after the CLI's lazy imports."""
+    code = ("import docxreport, docxreport.cli, docxreport.extractor, docxreport.renderer;"
+            "print(callable(docxreport.extract), callable(docxreport.render), docxreport.extract.__name__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["True", "True", "extract"], result.stderr
+
+
+def test_a_null_report_is_invalid_not_unreadable() -> None:
+    result = subprocess.run([sys.executable, "-m", "docxreport", "validate", "-"], input="null", capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "$: 错误：应为对象 {…}，实际为null [schema.type]" in result.stdout

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import docxreport
 from docxreport import rules
-from docxreport.extract import extract, normalise
+from docxreport.extractor import extract, normalise
 from docxreport.format import load_format
 
 ROOT = Path(__file__).resolve().parent.parent

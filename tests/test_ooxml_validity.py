@@ -18,7 +18,7 @@ import pytest
 from docx import Document
 
 import docxreport
-from docxreport.extract import extract
+from docxreport.extractor import extract
 
 openxml_audit = pytest.importorskip("openxml_audit")
 

@@ -37,7 +37,7 @@ from click.testing import CliRunner
 
 import docxreport
 from docxreport.cli import main
-from docxreport.extract import extract as extract_docx  # docxreport.extract is also the module's name
+from docxreport.extractor import extract as extract_docx
 from docxreport.jsonfile import dumps
 from docxreport.renderer import Renderer
 from docxreport.service import ENV, Settings, SettingsError, content_disposition, report_file_name
