@@ -9,7 +9,7 @@ from .extractor import extract
 from .jsonfile import read_json
 from .package import DocxSource
 from .problems import Problem
-from .validation import validate
+from .validation import previous_problems, validate
 
 
 def read_previous(source: str | Path) -> tuple[Any, list[Problem]]:
@@ -30,9 +30,7 @@ def check_document(source: DocxSource, previous: str | Path | None = None) -> tu
     last = None
     if previous is not None:
         last, last_problems = read_previous(previous)
-        problems.extend(
-            Problem(p.path, p.rule, f"上年报告：{p.message}", "warning", p.line, p.column) for p in last_problems
-        )
+        problems.extend(previous_problems(last_problems, "warning"))
     unreadable = [p.path for p in problems if p.severity == "error"]
     for problem in validate(data, last):
         if not any(problem.path[: len(u)] == u for u in unreadable):

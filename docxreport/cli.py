@@ -41,12 +41,15 @@ def _display(path: str) -> str:
 # --------------------------------------------------------------------------- reporters
 
 
+def problem_line(name: str, p: Problem) -> str:
+    """One problem for people: ``file: where: 错误：message [rule]``."""
+    kind = "错误" if p.severity == "error" else "警告"
+    return f"{name}: {p.location}: {kind}：{p.message} [{p.rule}]"
+
+
 def report_text(name: str, problems: list[Problem]) -> str:
     """Problems for people, one a line, then a summary line."""
-    lines = []
-    for p in problems:
-        kind = "错误" if p.severity == "error" else "警告"
-        lines.append(f"{name}: {p.location}: {kind}：{p.message} [{p.rule}]")
+    lines = [problem_line(name, p) for p in problems]
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors:
@@ -273,8 +276,8 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         _fail(str(exc))
     except DocxReportError as exc:
         _fail(str(exc), EXIT_PROBLEMS)
-    for p in problems:
-        click.echo(f"{_display(input_file)}: {p.location}: 警告：{p.message} [{p.rule}]", err=True)
+    for p in problems:  # warnings only: errors stopped above
+        click.echo(problem_line(_display(input_file), p), err=True)
     if output != "-":
         click.echo(f"已生成 {output}", err=True)
     if office:
@@ -333,8 +336,7 @@ def extract(report: str, output: str | None) -> None:
     except (ReportFileError, NotAReportError) as exc:
         _fail(str(exc))
     for p in problems:
-        kind = "错误" if p.severity == "error" else "警告"
-        click.echo(f"{_display(report)}: {p.location}: {kind}：{p.message} [{p.rule}]", err=True)
+        click.echo(problem_line(_display(report), p), err=True)
     if output and output != "-":
         click.echo(f"已生成 {output}", err=True)
     sys.exit(EXIT_PROBLEMS if has_errors(problems) else 0)

@@ -46,6 +46,14 @@ FONT_PROFILES: dict[str, FontProfile] = {
 }
 
 
+def font_profile(name: str) -> FontProfile:
+    """The font profile called ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return FONT_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown font profile {name!r}; known: {', '.join(FONT_PROFILES)}") from None
+
+
 def el(tag: str, attrs: Mapping[str, str | int] | None = None, *children: etree._Element) -> etree._Element:
     """A ``w:`` element with ``w:`` attributes and children."""
     node = OxmlElement(tag)
@@ -252,11 +260,7 @@ def map_fonts(root: etree._Element, mapping: Mapping[str, str]) -> None:
 def map_document_fonts(doc: Any, profile: str) -> None:
     """Give a python-docx ``Document`` built with the official fonts the fonts of ``profile``: its styles,
     its body and the footers each section defines (headers carry no fonts in the official template)."""
-    try:
-        target = FONT_PROFILES[profile]
-    except KeyError:
-        raise ValueError(f"unknown font profile {profile!r}; known: {', '.join(FONT_PROFILES)}") from None
-    mapping = FONT_PROFILES["official"].mapping_to(target)
+    mapping = FONT_PROFILES["official"].mapping_to(font_profile(profile))
     map_fonts(doc.styles.element, mapping)
     map_fonts(doc.element, mapping)
     for section in doc.sections:

@@ -169,8 +169,7 @@ class Renderer:
 
     def prepare(self, template: TemplateSource | None = None, fonts: str = "official") -> PreparedTemplate:
         """The prepared template (from the cache when the file has not changed)."""
-        if fonts not in ooxml.FONT_PROFILES:
-            raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}")
+        ooxml.font_profile(fonts)  # an unknown profile is refused before any work
         key = _template_key(template, fonts)
         if key is not None:
             with self._lock:
@@ -213,8 +212,7 @@ class Renderer:
         previous: Mapping[str, Any] | None = None,
     ) -> bytes | None:
         """As :func:`render`, with this renderer's cache."""
-        if fonts not in ooxml.FONT_PROFILES:
-            raise ValueError(f"unknown font profile {fonts!r}; known: {', '.join(ooxml.FONT_PROFILES)}")
+        ooxml.font_profile(fonts)  # an unknown profile is refused before any work
         problems = validate(data, previous)
         if has_errors(problems):
             raise InvalidReportError(problems)

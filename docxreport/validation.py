@@ -8,7 +8,7 @@ from . import rules
 from .errors import InvalidReportError
 from .format import load_format
 from .jsonfile import Source, read_json
-from .problems import Problem
+from .problems import Problem, Severity
 from .schema import schema_problems
 
 
@@ -38,6 +38,11 @@ def load(source: Source) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
+def previous_problems(problems: list[Problem], severity: Severity | None = None) -> list[Problem]:
+    """Problems of last year's report, labelled as such (optionally with another severity)."""
+    return [Problem(p.path, p.rule, f"上年报告：{p.message}", severity or p.severity, p.line, p.column) for p in problems]
+
+
 def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
     """Read and validate a report file (and last year's): ``(data, problems)``.
 
@@ -52,9 +57,7 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
     last = None
     if previous is not None:
         last, last_problems = read_json(previous)
-        problems.extend(
-            Problem(p.path, p.rule, f"上年报告：{p.message}", p.severity, p.line, p.column) for p in last_problems
-        )
+        problems.extend(previous_problems(last_problems))
     if unreadable:
         return None, problems
     problems.extend(p for p in validate(data, last) if p.path not in seen)
