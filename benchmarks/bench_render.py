@@ -53,8 +53,8 @@ def child(engine: str, count: int) -> dict[str, Any]:
     """Render ``count`` reports with one engine; timings in ms and peak RSS in MB."""
     import docxreport
     from docxreport.data import data_file
-    from docxreport.renderer import build_context
-    from docxreport.template import TEMPLATE_FILE
+    from docxreport.docx.renderer import build_context
+    from docxreport.docx.template import TEMPLATE_FILE
 
     data = docxreport.load(EXAMPLE)
     template_path = str(data_file("templates", TEMPLATE_FILE))
@@ -93,9 +93,9 @@ def same_output() -> bool:
     """docxreport's document and plain docxtpl's hold the same parts with the same canonical XML."""
     import docxreport
     from docxreport.data import data_file
-    from docxreport.renderer import build_context
-    from docxreport.template import TEMPLATE_FILE
-    from docxreport.templatecompare import parts
+    from docxreport.docx.renderer import build_context
+    from docxreport.docx.template import TEMPLATE_FILE
+    from docxreport.docx.templatecompare import parts
     from docxtpl import DocxTemplate
 
     data = docxreport.load(EXAMPLE)
@@ -147,8 +147,8 @@ def batch_seconds(count: int, workers: int, folder: Path, runs: int) -> list[flo
 def stages() -> dict[str, float]:
     """Where a warm render's time goes (medians in ms): validation, context, the prepared template."""
     import docxreport
-    from docxreport.renderer import DEFAULT_RENDERER, build_context
-    from docxreport.validation import validate
+    from docxreport.docx.renderer import DEFAULT_RENDERER, build_context
+    from docxreport.report.validation import validate
 
     data = docxreport.load(EXAMPLE)
     prepared = DEFAULT_RENDERER.prepare()

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DocxReportError, InvalidReportError, ReportFileError, TemplateError
 from .problems import Problem
-from .schema import load_schema
-from .validation import load, validate
+from .report.schema import load_schema
+from .report.validation import load, validate
 
 if TYPE_CHECKING:
-    from .extractor import extract
-    from .renderer import render
+    from .docx.reader import extract
+    from .docx.renderer import render
 
 __version__ = "0.1.0"
 
@@ -42,11 +42,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "render":
-        from .renderer import render
+        from .docx.renderer import render
 
         return render
     if name == "extract":
-        from .extractor import extract
+        from .docx.reader import extract
 
         return extract
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

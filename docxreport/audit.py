@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .extractor import extract
-from .jsonfile import read_json
-from .package import DocxSource
+from .archive import DocxSource
+from .docx.reader import extract
 from .problems import Problem
-from .validation import previous_problems, validate
+from .report.jsonfile import read_json
+from .report.validation import previous_problems, validate
 
 
 def read_previous(source: str | Path) -> tuple[Any, list[Problem]]:

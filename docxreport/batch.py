@@ -37,7 +37,7 @@ from . import __version__
 from .errors import DocxReportError
 
 if TYPE_CHECKING:
-    from .pdf import Office
+    from .pdf.office import Office
 
 Status = Literal["ok", "skipped", "failed"]
 MANIFEST = "manifest.json"
@@ -273,19 +273,19 @@ def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, prof
     global _STATE
     office = None
     if pdf:
-        from .pdf import Office
+        from .pdf.office import Office
 
         office = Office(profile=Path(profiles) / f"office-{os.getpid()}")  # kept for every chunk of this worker
     _STATE = _Worker(Path(outdir), template, fonts, pdf, office)
 
 
 def _render_one(job: Job, state: _Worker) -> Outcome:
+    from .docx.renderer import DEFAULT_RENDERER
     from .errors import InvalidReportError
     from .files import write_atomic
-    from .jsonfile import read_json
     from .problems import has_errors
-    from .renderer import DEFAULT_RENDERER
-    from .validation import check_source
+    from .report.jsonfile import read_json
+    from .report.validation import check_source
 
     item = job.input
     try:
@@ -340,7 +340,7 @@ def _pool_context() -> Any:
     once), else ``spawn`` (Windows). Never plain ``fork``: the main process runs threads."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["docxreport.batch", "docxreport.renderer", "docxreport.prepared", "docxtpl"])
+        context.set_forkserver_preload(["docxreport.batch", "docxreport.docx.renderer", "docxreport.docx.prepared", "docxtpl"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -364,7 +364,7 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
     if not jobs:
         return
     if pdf:
-        from .pdf import find_office
+        from .pdf.office import find_office
 
         find_office()  # before any worker starts: a missing LibreOffice is one clear error, not one per report
     import tempfile

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from .data import data_file
-from .schema import SCHEMA_FILE, build_schema, schema_json
-from .template import TEMPLATE_FILE, build_template
-from .templatecompare import same_structure
+from .docx.template import TEMPLATE_FILE, build_template
+from .docx.templatecompare import same_structure
+from .report.schema import SCHEMA_FILE, build_schema, schema_json
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -69,3 +70,43 @@ class Problem:
 def has_errors(problems: Iterable[Problem]) -> bool:
     """True when any problem is an error (warnings do not make a report invalid)."""
     return any(p.severity == "error" for p in problems)
+
+
+# --------------------------------------------------------------------------- reporting: one format for the CLI, the service and batch
+
+
+def problem_line(name: str, p: Problem) -> str:
+    """One problem for people: ``file: where: 错误：message [rule]``."""
+    kind = "错误" if p.severity == "error" else "警告"
+    return f"{name}: {p.location}: {kind}：{p.message} [{p.rule}]"
+
+
+def report_text(name: str, problems: list[Problem]) -> str:
+    """Problems for people, one a line, then a summary line."""
+    lines = [problem_line(name, p) for p in problems]
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        lines.append(f"{name}: 发现 {errors} 处错误、{warnings} 处警告")
+    else:
+        lines.append(f"{name}: 校验通过" + (f"（{warnings} 处警告）" if warnings else ""))
+    return "\n".join(lines)
+
+
+def report_dict(name: str, problems: list[Problem]) -> dict[str, Any]:
+    """The result of a check for programs (OA systems, the HTTP service)."""
+    return {
+        "file": name,
+        "valid": not has_errors(problems),
+        "errors": sum(p.severity == "error" for p in problems),
+        "warnings": sum(p.severity == "warning" for p in problems),
+        "problems": [p.to_dict() for p in problems],
+    }
+
+
+def report_json(name: str, problems: list[Problem]) -> str:
+    """Problems for programs (OA systems): one JSON object."""
+    return json.dumps(report_dict(name, problems), ensure_ascii=False, indent=2)
+
+
+REPORTERS = {"text": report_text, "json": report_json}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from docxreport.validation import check_source
+from docxreport.report.validation import check_source
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir())

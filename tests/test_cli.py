@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from docxreport.cli import main as cli_group
-from docxreport.schema import load_schema
-from docxreport.validation import check_source
+from docxreport.report.schema import load_schema
+from docxreport.report.validation import check_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -299,7 +299,7 @@ def test_main_help_lists_the_subcommands():
 
 def test_public_functions_survive_submodule_imports() -> None:
     """docxreport.render and docxreport.extract stay the functions after the CLI's lazy imports."""
-    code = ("import docxreport, docxreport.cli, docxreport.extractor, docxreport.renderer;"
+    code = ("import docxreport, docxreport.cli, docxreport.docx.reader, docxreport.docx.renderer;"
             "print(callable(docxreport.extract), callable(docxreport.render), docxreport.extract.__name__)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["True", "True", "extract"], result.stderr

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from docxreport import rules
+from docxreport.report import rules
 from docxreport.format import load_format
 from docxreport.problems import has_errors
-from docxreport.validation import check_source
+from docxreport.report.validation import check_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -27,7 +27,7 @@ from docx.shared import Twips
 
 import docxreport
 from docxreport.errors import NotAReportError
-from docxreport.extractor import extract, normalise
+from docxreport.docx.reader import extract, normalise
 from docxreport.problems import Problem
 
 ROOT = Path(__file__).resolve().parent.parent

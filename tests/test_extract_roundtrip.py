@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import docxreport
-from docxreport import rules
-from docxreport.extractor import extract, normalise
+from docxreport.report import rules
+from docxreport.docx.reader import extract, normalise
 from docxreport.format import load_format
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_check_names_the_unbalanced_group_and_numbers(tmp_path: Path) -> None:
     docxreport.render(data, docx)
     # publish a report whose table 四 does not balance: edit the rendered document as an office would
     from docx import Document
-    from docxreport.ooxml import read_grid
+    from docxreport.docx.ooxml import read_grid
 
     doc = Document(docx)
     table4 = doc.tables[2]

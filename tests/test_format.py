@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from docxreport.format import CellSpec, build_grid, load_format
-from docxreport.rules import expand_rules
+from docxreport.report.rules import expand_rules
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "reference-format-2021.json").read_text(encoding="utf-8"))
 FMT = load_format()

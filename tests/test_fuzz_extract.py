@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import docxreport
 from docxreport.errors import DocxReportError
-from docxreport.extractor import extract
+from docxreport.docx.reader import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = docxreport.render(docxreport.load(ROOT / "examples" / "county-bureau-2024.json"))

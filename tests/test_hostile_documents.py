@@ -13,7 +13,7 @@ from docx import Document
 import docxreport
 from docxreport import TemplateError
 from docxreport.errors import NotAReportError
-from docxreport.extractor import extract
+from docxreport.docx.reader import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = docxreport.load(ROOT / "examples" / "county-bureau-2024.json")

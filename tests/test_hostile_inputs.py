@@ -140,7 +140,7 @@ def test_hostile_input(case: Case, tmp_path: Path) -> None:
 def test_unreadable_file_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Root reads any file, so the permission error is injected where the file is opened."""
     from docxreport import ReportFileError
-    from docxreport.jsonfile import read_json
+    from docxreport.report.jsonfile import read_json
 
     path = tmp_path / "secret.json"
     path.write_bytes(as_json(report()))

@@ -18,7 +18,7 @@ import pytest
 from docx import Document
 
 import docxreport
-from docxreport.extractor import extract
+from docxreport.docx.reader import extract
 
 openxml_audit = pytest.importorskip("openxml_audit")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from docxreport.pdf import MISSING_MESSAGE, Office, OfficeNotFoundError, find_office
+from docxreport.pdf.office import MISSING_MESSAGE, Office, OfficeNotFoundError, find_office
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

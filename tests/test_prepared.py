@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import docxreport
-from docxreport import TemplateError, wellformed
-from docxreport.prepared import PreparedTemplate, environment
-from docxreport.reference import render_reference
-from docxreport.renderer import Renderer, build_context
-from docxreport.templatecompare import parts
-from docxreport.zipparts import deflate, write_zip
+from docxreport import TemplateError
+from docxreport.docx import wellformed
+from docxreport.docx.prepared import PreparedTemplate, environment
+from docxreport.docx.reference import render_reference
+from docxreport.docx.renderer import Renderer, build_context
+from docxreport.docx.templatecompare import parts
+from docxreport.docx.zipparts import deflate, write_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.json"))
@@ -230,7 +231,7 @@ def test_rendering_leaves_the_context_untouched() -> None:
     data = load(ROOT / "examples" / "county-bureau-2024.json")
     context = build_context(data)
     before = copy.deepcopy(context)
-    docxreport.renderer.DEFAULT_RENDERER.prepare().render(context)
+    docxreport.docx.renderer.DEFAULT_RENDERER.prepare().render(context)
     assert context == before
 
 
@@ -304,7 +305,7 @@ def test_which_templates_render_well_formed_without_parsing(source: str, ok: boo
 
 
 def test_the_bundled_template_needs_no_parse_per_report(tmp_path: Path) -> None:
-    bundled = docxreport.renderer.DEFAULT_RENDERER.prepare()
+    bundled = docxreport.docx.renderer.DEFAULT_RENDERER.prepare()
     assert [(p.name, p.proven) for p in bundled._parts] == [("word/document.xml", True)]
     custom = PreparedTemplate(office_template(tmp_path).read_bytes(), "office.docx")
     proven = {p.name: p.proven for p in custom._parts}

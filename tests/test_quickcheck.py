@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from jsonschema import FormatChecker
 
 import docxreport
-from docxreport.jsonfile import read_json
-from docxreport.quickcheck import TYPES, Unsupported, compile_schema
-from docxreport.schema import _quick_valid, _StrictValidator, _validator, load_schema
+from docxreport.report.jsonfile import read_json
+from docxreport.report.quickcheck import TYPES, Unsupported, compile_schema
+from docxreport.report.schema import _quick_valid, _StrictValidator, _validator, load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [docxreport.load(p) for p in sorted((ROOT / "examples").glob("*.json"))]

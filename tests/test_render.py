@@ -13,13 +13,13 @@ from docx import Document
 from docx.oxml.ns import qn
 
 import docxreport
-from docxreport import rules
-from docxreport.blocks import chinese_numeral
+from docxreport.report import rules
+from docxreport.report.blocks import chinese_numeral
 from docxreport.format import load_format
-from docxreport.ooxml import read_grid
-from docxreport.renderer import format_fee
-from docxreport.template import TEMPLATE_FILE, build_template
-from docxreport.templatecompare import same_structure
+from docxreport.docx.ooxml import read_grid
+from docxreport.tables import format_fee
+from docxreport.docx.template import TEMPLATE_FILE, build_template
+from docxreport.docx.templatecompare import same_structure
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

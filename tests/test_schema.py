@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from docxreport import validate
 from docxreport.format import load_format
-from docxreport.schema import build_schema, load_schema, schema_json
+from docxreport.report.schema import build_schema, load_schema, schema_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schemas" / "gov-info-annual-report-2021.schema.json"

@@ -37,10 +37,10 @@ from click.testing import CliRunner
 
 import docxreport
 from docxreport.cli import main
-from docxreport.extractor import extract as extract_docx
-from docxreport.jsonfile import dumps
-from docxreport.renderer import Renderer
-from docxreport.service import ENV, Settings, SettingsError, content_disposition, report_file_name
+from docxreport.docx.reader import extract as extract_docx
+from docxreport.report.jsonfile import dumps
+from docxreport.docx.renderer import Renderer
+from docxreport.web.service import ENV, Settings, SettingsError, content_disposition, report_file_name
 
 for _module in ("fastapi", "uvicorn", "httpx", "python_multipart"):
     try:
@@ -53,7 +53,7 @@ for _module in ("fastapi", "uvicorn", "httpx", "python_multipart"):
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from docxreport.server import create_app, exposure_warning  # noqa: E402
+from docxreport.web.server import create_app, exposure_warning  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "zhuyangguan-2024.json"
@@ -515,8 +515,8 @@ def test_serve_warns_when_open_to_the_network_without_a_key() -> None:
 
 def test_serve_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "fastapi", None)  # import fastapi raises ImportError
-    monkeypatch.delitem(sys.modules, "docxreport.server")
-    monkeypatch.delattr(docxreport, "server", raising=False)
+    monkeypatch.delitem(sys.modules, "docxreport.web.server")
+    monkeypatch.delattr(docxreport.web, "server", raising=False)
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 2
     assert 'pip install "docxreport[server]"' in result.output and "fastapi" in result.output

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import docxreport
-from docxreport import rules
+from docxreport.report import rules
 from docxreport.errors import InvalidReportError, ReportFileError
 from docxreport.format import load_format
 from docxreport.problems import Problem, has_errors, json_path
-from docxreport.skeleton import skeleton
-from docxreport.validation import check_source, validate
+from docxreport.report.skeleton import skeleton
+from docxreport.report.validation import check_source, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .format import Format, load_format
+from ..format import Format, load_format
 
 PLACEHOLDER = "（请在此填写{topic}。）"
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import jinja2
 
+from ..data import data_file
+from ..errors import TemplateError
 from . import ooxml
-from .data import data_file
-from .errors import TemplateError
 from .prepared import environment, locate, render_error
 from .template import TEMPLATE_FILE
 

@@ -13,8 +13,8 @@ import os
 from decimal import Decimal
 from typing import IO, Any
 
-from .files import read_input
-from .problems import PathPart, Problem
+from ..files import read_input
+from ..problems import PathPart, Problem
 
 Source = str | os.PathLike[str] | IO[bytes] | bytes
 

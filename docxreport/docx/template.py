@@ -21,8 +21,8 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
 
+from ..format import CellSpec, Format, load_format
 from . import ooxml
-from .format import CellSpec, Format, load_format
 
 TEMPLATE_FILE = "gov-info-annual-report-2021.docx"
 _FIXED_TIME = datetime(2021, 9, 26, tzinfo=timezone.utc)  # the format's date: keeps builds reproducible

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from .problems import Problem
+from ..problems import Problem
 
 T = TypeVar("T")
 

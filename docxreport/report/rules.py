@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .format import Format
-from .problems import Problem
+from ..format import Format
+from ..problems import Problem
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
-from .data import data_file
-from .format import CN_NUMERALS, Format, load_format
-from .problems import PathPart, Problem
+from ..data import data_file
+from ..format import CN_NUMERALS, Format, load_format
+from ..problems import PathPart, Problem
 from .quickcheck import Unsupported, compile_schema
 from .rules import sum_targets, zero_cells
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .format import CN_NUMERALS
+from ..format import CN_NUMERALS
 
 RUN_IN_STOPS = ("。", "：", ":")
 BODY_STYLE = "RunInBody"

@@ -34,8 +34,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
+from ..errors import TemplateError
 from . import ooxml, wellformed
-from .errors import TemplateError
 from .zipparts import Member, deflate, write_zip
 
 #: The core properties docxtpl renders through Jinja, in its order.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidReportError
+from ..format import load_format
+from ..problems import Problem, Severity
 from . import rules
-from .errors import InvalidReportError
-from .format import load_format
 from .jsonfile import Source, read_json
-from .problems import Problem, Severity
 from .schema import schema_problems
 
 

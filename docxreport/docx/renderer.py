@@ -21,15 +21,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from . import blocks, ooxml, rules
-from .data import data_file
-from .errors import InvalidReportError, ReportFileError, TemplateError
-from .files import write_atomic
-from .format import Format, load_format
-from .package import read_docx
-from .problems import has_errors
+from ..archive import read_docx
+from ..data import data_file
+from ..errors import InvalidReportError, ReportFileError, TemplateError
+from ..files import write_atomic
+from ..format import Format, load_format
+from ..problems import has_errors
+from ..report import blocks, rules
+from ..report.validation import validate
+from ..tables import format_fee
+from . import ooxml
 from .template import TEMPLATE_FILE
-from .validation import validate
 
 if TYPE_CHECKING:
     from .prepared import PreparedTemplate
@@ -45,13 +47,6 @@ class Text(str):
 
     def __html__(self) -> str:
         return str(escape(str(self))).replace("{", "&#123;").replace("}", "&#125;")
-
-
-def format_fee(value: Any) -> str:
-    """A fee as written, without trailing zeros: ``5949.088667``, ``12.5``, ``0``."""
-    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    text = format(exact.normalize(), "f")
-    return text if text != "-0" else "0"
 
 
 def _narrative(items: list[blocks.Para], styles: Mapping[str, str]) -> Markup:

@@ -16,8 +16,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from lxml import etree
 
-from .blocks import Run
-from .format import CellSpec, Table
+from ..format import CellSpec, Table
+from ..report.blocks import Run
+from ..tables import Cell
 
 TWIPS_PER_MM = 1440 / 25.4
 
@@ -423,17 +424,6 @@ def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[Ce
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
-class FoundCell:
-    """A cell read back from a ``w:tbl``: grid position, spans and text (paragraphs joined by newlines)."""
-
-    row: int
-    col: int
-    rowspan: int
-    colspan: int
-    text: str
-
-
 def cell_text(tc: etree._Element) -> str:
     """Text of a table cell; its paragraphs joined by newlines."""
     paras = []
@@ -442,7 +432,7 @@ def cell_text(tc: etree._Element) -> str:
     return "\n".join(paras)
 
 
-def read_grid(tbl: etree._Element) -> list[FoundCell]:
+def read_grid(tbl: etree._Element) -> list[Cell]:
     """The cells of a table as the grid model sees them: ``gridBefore`` and spans resolved, a vertically
     merged run of cells read as one cell with its rowspan."""
     open_cells: dict[int, list[int]] = {}  # column → [row, col, rowspan, colspan] of a cell being merged down
@@ -466,4 +456,4 @@ def read_grid(tbl: etree._Element) -> list[FoundCell]:
                 else:
                     open_cells.pop(c, None)
             c += span
-    return [FoundCell(int(a), int(b), int(rs), int(cs), str(t)) for a, b, rs, cs, t in found]
+    return [Cell(int(a), int(b), int(rs), int(cs), str(t)) for a, b, rs, cs, t in found]

@@ -45,12 +45,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from . import __version__
-from .errors import DocxReportError, NotAReportError
-from .jsonfile import dumps
-from .problems import Problem, has_errors
-from .renderer import Renderer
-from .schema import load_schema
+from .. import __version__
+from ..docx.renderer import Renderer
+from ..errors import DocxReportError, NotAReportError
+from ..problems import Problem, has_errors, report_json
+from ..report.jsonfile import dumps
+from ..report.schema import load_schema
 from .service import (
     DOCX_MEDIA_TYPE,
     PDF_MEDIA_TYPE,
@@ -246,7 +246,7 @@ def _invalid(problems: list[Problem]) -> ApiError:
 
 def _check(body: bytes) -> tuple[Any, list[Problem]]:
     """Read and validate a request body like a report file: (data, problems); 400 when it is not JSON."""
-    from .validation import check_source
+    from ..report.validation import check_source
 
     data, problems = check_source(body)
     if data is None and any(p.line is not None for p in problems):  # not JSON at all (null is JSON)
@@ -265,7 +265,7 @@ class Offices:
 
     def to_pdf(self, document: bytes, name: str, timeout: float) -> bytes:
         """Convert one .docx (bytes) to PDF bytes; ConversionError when LibreOffice produced nothing."""
-        from .pdf import ConversionError, Office
+        from ..pdf.office import ConversionError, Office
 
         try:
             office = self._idle.get_nowait()
@@ -405,7 +405,7 @@ def _problem_responses(*statuses: int) -> dict[int | str, Any]:
 
 
 def _json_body(description: str) -> dict[str, Any]:
-    from .skeleton import skeleton
+    from ..report.skeleton import skeleton
 
     example = {"summary": "可直接生成的骨架（docxreport init 的输出）", "value": skeleton("某某县自然资源局", 2024)}
     return {"requestBody": {"required": True, "description": description, "content": {"application/json": {
@@ -564,7 +564,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
             assert document is not None
             name = report_file_name(data, ".pdf" if pdf else ".docx")
             if pdf:
-                from .pdf import ConversionError, OfficeNotFoundError
+                from ..pdf.office import ConversionError, OfficeNotFoundError
 
                 try:
                     document = offices.to_pdf(document, "report", settings.pdf_time_limit)
@@ -589,8 +589,6 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         openapi_extra=_json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）"),
     )
     async def validate(request: Request) -> Response:
-        from .cli import report_json
-
         _require_json(request)
         body = await receive(request)
         _, problems = await run(_check, body)
@@ -617,7 +615,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         document = await _uploaded_docx(request, body)
 
         def work() -> str:
-            from .extractor import extract as extract_docx
+            from ..docx.reader import extract as extract_docx
 
             upload = io.BytesIO(document)
             upload.name = "上传的文件"
@@ -638,7 +636,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
                    **_problem_responses(401)},
     )
     async def schema() -> Response:
-        from .schema import schema_json
+        from ..report.schema import schema_json
 
         return _json(schema_json(load_schema()))
 
@@ -713,7 +711,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
         return
     from uvicorn.supervisors import Multiprocess
 
-    config = _Config("docxreport.server:app_from_env", factory=True, workers=workers, **options)
+    config = _Config("docxreport.web.server:app_from_env", factory=True, workers=workers, **options)
     supervisor: dict[str, Any] = {"sockets": [config.bind_socket()]}
     if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn (0.30) takes the server's run
         supervisor["target"] = uvicorn.Server(config).run

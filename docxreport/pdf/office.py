@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DocxReportError
+from ..errors import DocxReportError
 
 #: Set to the path of ``soffice`` (or ``soffice.exe``) when it is not on PATH.
 ENVIRONMENT_VARIABLE = "DOCXREPORT_SOFFICE"

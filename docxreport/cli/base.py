@@ -1,0 +1,73 @@
+"""The ``docxreport`` command group and what its commands share: exit codes, messages, sources.
+
+Exit codes: 0 success (warnings allowed), 1 the report has problems, 2 a file could not be read or
+written, or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from .. import __version__
+
+EXIT_PROBLEMS = 1
+EXIT_UNREADABLE = 2
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(message: str, code: int = EXIT_UNREADABLE) -> NoReturn:
+    click.echo(f"docxreport: {message}", err=True)
+    sys.exit(code)
+
+
+def _source(path: str) -> Any:
+    return sys.stdin.buffer if path == "-" else path
+
+
+def _display(path: str) -> str:
+    return "<标准输入>" if path == "-" else path
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="docxreport")
+def main() -> None:
+    """docxreport：把结构化 JSON 生成为符合 GB/T 9704 的政府信息公开工作年度报告（.docx）。
+
+    \b
+    常用流程：
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report.json
+      docxreport validate report.json
+      docxreport render report.json -o report.docx
+
+    各子命令的说明和示例：docxreport 子命令 --help
+    """
+    # SIGTERM (an OA system's timeout, a service manager) unwinds like Ctrl-C, so nothing half-written stays.
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+def _office() -> str:
+    """The LibreOffice executable for --pdf; exit 2 with the Chinese explanation when there is none."""
+    from ..pdf.office import OfficeNotFoundError, find_office
+
+    try:
+        return find_office()
+    except OfficeNotFoundError as exc:
+        _fail(str(exc))
+
+
+def _data_json(data: Any) -> str:
+    from ..report.jsonfile import dumps
+
+    return dumps(data)

@@ -1,0 +1,103 @@
+"""``init``, ``validate`` and ``schema``: report data and its contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ReportFileError
+from ..files import write_atomic
+from ..problems import REPORTERS, has_errors, report_text
+from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _source, main
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--previous", "previous", type=click.Path(allow_dash=False), help="上年报告的 JSON，用于核对“上年结转”与上年“结转下年度继续办理”。")
+@click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="text 供人阅读；json 供 OA 系统解析。")
+def validate(file: str, previous: str | None, output_format: str) -> None:
+    """校验报告 JSON：数据格式和统计表的勾稽关系，一次列出全部问题。
+
+    \b
+    FILE 为报告 JSON 文件，- 表示从标准输入读取。
+    退出码：0 通过（可有警告），1 发现问题，2 文件无法读取。
+
+    \b
+    示例：
+      docxreport validate examples/zhuyangguan-2024.json
+      docxreport validate report-2024.json --previous report-2023.json
+      docxreport validate report.json --format json
+    """
+    from ..report.validation import check_source
+
+    try:
+        _, problems = check_source(_source(file), previous)
+    except ReportFileError as exc:
+        if output_format == "json":  # OA systems parse stdout: give them an answer there too
+            click.echo(json.dumps({"file": _display(file), "valid": False, "error": str(exc), "problems": []}, ensure_ascii=False, indent=2))
+        _fail(str(exc))
+    click.echo(REPORTERS[output_format](_display(file), problems))
+    sys.exit(EXIT_PROBLEMS if has_errors(problems) else 0)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
+def schema(output: str | None) -> None:
+    """输出报告内容的 JSON Schema（Draft 2020-12，含每个字段的中文标题和说明）。
+
+    \b
+    编辑器（如 VS Code）可用它在输入时提示和校验：在报告 JSON 中加入
+    "$schema": "schema.json"。
+
+    \b
+    示例：
+      docxreport schema -o schema.json
+    """
+    from ..report.schema import load_schema, schema_json
+
+    text = schema_json(load_schema())
+    if output:
+        try:
+            write_atomic(output, text.encode("utf-8"))
+        except ReportFileError as exc:
+            _fail(str(exc))
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--organ", required=True, help="机关名称，如 某某县自然资源局。")
+@click.option("--year", required=True, type=click.IntRange(2008, 2100), help="报告年度，如 2024。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件。")
+def init(organ: str, year: int, output: str | None, force: bool) -> None:
+    """生成一份完整的报告 JSON 骨架：统计表全部为 0，各部分带待填写的占位段落。
+
+    骨架本身即可通过校验；按实际情况替换占位文字、填写数字后即可生成报告。
+
+    \b
+    示例：
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.json
+    """
+    from ..report.schema import schema_problems
+    from ..report.skeleton import skeleton
+
+    data = skeleton(organ, year)
+    problems = schema_problems(data)
+    if problems:  # the organ name given on the command line is checked like any other text
+        click.echo(report_text("--organ", problems), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if not output:
+        click.echo(text, nl=False)
+        return
+    if Path(output).exists() and not force:
+        _fail(f"{output}: 文件已存在（如需覆盖请加 --force）")
+    try:
+        write_atomic(output, text.encode("utf-8"))
+    except ReportFileError as exc:
+        _fail(str(exc))
+    click.echo(f"已生成 {output}", err=True)

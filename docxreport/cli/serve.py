@@ -1,0 +1,39 @@
+"""``serve``: the HTTP service."""
+
+from __future__ import annotations
+
+import click
+
+from .base import CONTEXT, _fail, main
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；0.0.0.0 为所有网络接口（对外开放前请设置 DOCXREPORT_API_KEY）。")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="监听端口。")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="工作进程数；每个进程各自限制并发数。")
+def serve(host: str, port: int, workers: int) -> None:
+    """以 HTTP 服务提供生成、校验和读取报告（供 OA 系统调用），需要安装 docxreport[server]。
+
+    \b
+    接口：POST /v1/render、/v1/validate、/v1/extract；GET /v1/schema、/healthz；
+    接口说明（OpenAPI）：/openapi.json，浏览器中查看：/docs。
+    其余设置用环境变量：DOCXREPORT_API_KEY（API 密钥）、DOCXREPORT_CORS_ORIGINS（允许跨域的来源，逗号分隔）、
+    DOCXREPORT_MAX_BODY_BYTES、DOCXREPORT_MAX_CONCURRENCY、DOCXREPORT_MAX_QUEUE、
+    DOCXREPORT_TIME_LIMIT、DOCXREPORT_PDF_TIME_LIMIT、DOCXREPORT_RETRY_AFTER。
+
+    \b
+    示例：
+      docxreport serve
+      DOCXREPORT_API_KEY=密钥 docxreport serve --host 0.0.0.0 --port 8080 --workers 4
+    """
+    from ..web.service import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        _fail(str(exc))
+    try:
+        from ..web import server
+    except ImportError as exc:
+        _fail(f"HTTP 服务需要可选依赖（缺少 {exc.name or exc}）：请执行 pip install \"docxreport[server]\"")
+    server.serve(settings, host, port, workers)

@@ -1,0 +1,1 @@
+"""HTML: the report as a web page (written from the format grid), and reading published web pages."""

@@ -1,0 +1,1 @@
+"""PDF: conversion of rendered documents through LibreOffice (``office``), and reading published PDFs."""

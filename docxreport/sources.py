@@ -1,0 +1,59 @@
+"""Report data from whatever file a user gives where report data is expected (``validate``, ``render``,
+``batch``, the service): told apart by content, not by name.
+
+JSON is read strictly (:mod:`docxreport.report.jsonfile`). A finished report (Word, PDF, web page) is not
+report data: :class:`WrongKindError` says what the file is and which command reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO, Any
+
+from .errors import ReportFileError
+from .filetypes import describe, sniff
+from .files import read_input
+from .problems import Problem
+from .report.jsonfile import parse_json
+
+Source = str | os.PathLike[str] | IO[bytes] | bytes
+
+#: What to do with a finished report given where report data is expected.
+_ADVICE = {
+    "docx": "要读取其中的数据请用 docxreport extract",
+    "doc": "要读取其中的数据请用 docxreport extract",
+    "wps": "要读取其中的数据请用 docxreport extract",
+    "odt": "要读取其中的数据请用 docxreport extract",
+    "rtf": "要读取其中的数据请用 docxreport extract",
+    "pdf": "要读取其中的数据请用 docxreport extract",
+    "html": "要读取其中的数据请用 docxreport extract",
+}
+
+
+class WrongKindError(ReportFileError):
+    """A file that is not report data at all (a Word document, a PDF …), named by what it is."""
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.kind = kind
+        advice = _ADVICE.get(kind, "报告数据应为 JSON 文件（可用 docxreport init 生成骨架）")
+        super().__init__(f"{name}: 这是{describe(kind)}，不是报告数据；{advice}")
+
+
+def source_bytes(source: Source) -> bytes:
+    """The bytes of a path, a binary file object or bytes (:class:`ReportFileError` when unreadable)."""
+    if isinstance(source, bytes):
+        return source
+    if hasattr(source, "read"):
+        return source.read()  # type: ignore[union-attr,no-any-return]
+    return read_input(source)  # type: ignore[arg-type]
+
+
+def read_data(source: Source, name: str = "<报告>") -> tuple[Any, list[Problem]]:
+    """Report data from ``source``: ``(data, problems)`` as :func:`docxreport.report.jsonfile.read_json`
+    gives them (``data`` None when unreadable). Raises :class:`WrongKindError` for a file that is
+    recognisably something else (a Word document, a PDF, a web page)."""
+    raw = source_bytes(source)
+    kind = sniff(raw, name)
+    if kind in ("json", "text", "empty", "unknown"):  # text and unknown bytes: the JSON reader says what is wrong
+        return parse_json(raw)
+    raise WrongKindError(name, kind)
