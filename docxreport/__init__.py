@@ -6,6 +6,7 @@ The public API::
     data = docxreport.load("report.json")      # strict JSON reading
     problems = docxreport.validate(data)        # schema + consistency rules, all at once
     docxreport.render(data, "report.docx")      # validates first, then writes the .docx
+    docxreport.render_html(data, "report.html") # the same report as a self-contained web page
     data, problems = docxreport.extract("published.docx")  # any report in the format → data
 
 Rendering imports python-docx and docxtpl lazily, so validation and the CLI start fast.
@@ -23,6 +24,7 @@ from .report.validation import load, validate
 if TYPE_CHECKING:
     from .docx.reader import extract
     from .docx.renderer import render
+    from .html.writer import render_html
 
 __version__ = "0.1.0"
 
@@ -36,6 +38,7 @@ __all__ = [
     "load",
     "load_schema",
     "render",
+    "render_html",
     "validate",
 ]
 
@@ -45,6 +48,10 @@ def __getattr__(name: str) -> Any:
         from .docx.renderer import render
 
         return render
+    if name == "render_html":
+        from .html.writer import render_html
+
+        return render_html
     if name == "extract":
         from .docx.reader import extract
 
