@@ -284,8 +284,8 @@ def _render_one(job: Job, state: _Worker) -> Outcome:
     from .errors import InvalidReportError
     from .files import write_atomic
     from .problems import has_errors
-    from .report.jsonfile import read_json
-    from .report.validation import check_source
+    from .report.validation import check_read
+    from .sources import read_data
 
     item = job.input
     try:
@@ -293,9 +293,9 @@ def _render_one(job: Job, state: _Worker) -> Outcome:
     except OSError as exc:
         return _failed(item, f"无法读取（{exc.strerror or exc}）", index=job.index)
     try:
-        data, problems = read_json(raw)
+        data, problems = read_data(raw, item.label)
         if problems or data is None:  # the full account: what reading found, then what validation adds
-            data, problems = check_source(raw)
+            data, problems = check_read((data, problems))
             if data is None or has_errors(problems):
                 errors = sum(p.severity == "error" for p in problems)
                 return _failed(item, f"报告内容有 {errors} 处错误", [p.to_dict() for p in problems], job.index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -23,6 +24,19 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> NoReturn:
     click.echo(f"docxreport: {message}", err=True)
     sys.exit(code)
+
+
+def _replacing(output: str, force: bool) -> bool:
+    """The overwrite rule (:mod:`docxreport.outputs`) for ``output``: True when an existing file will be
+    replaced (docxreport's own unchanged output, or any file with ``force``); exit 2 when it is kept."""
+    from ..outputs import existing, refusal
+
+    if Path(output).is_dir():
+        _fail(f"{output}: 这是一个目录，请指定文件名")
+    state = existing(output)
+    if state == "other" and not force:
+        _fail(refusal(output))
+    return state != "absent"
 
 
 def _source(path: str) -> Any:

@@ -56,6 +56,13 @@ def expand_rules(fmt: Format) -> tuple[Check, ...]:
 
 
 @cache
+def consistency_rules(fmt: Format) -> frozenset[str]:
+    """The ids of the consistency rules (勾稽关系): the only errors ``render --allow-errors`` lets through,
+    since a report that breaks them can still be laid out (a schema error cannot)."""
+    return frozenset(c.rule for c in expand_rules(fmt))
+
+
+@cache
 def sum_targets(fmt: Format) -> frozenset[str]:
     """The cells that are totals: computed when absent."""
     return frozenset(c.target for c in expand_rules(fmt) if c.kind == "sum")
