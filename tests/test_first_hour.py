@@ -122,3 +122,153 @@ def test_the_service_answers_415_with_the_same_words(rendered_docx):
         pdf = client.post("/v1/validate", content=b"%PDF-1.4\n%%EOF\n", headers={"Content-Type": "application/json"})
         assert pdf.status_code == 415 and pdf.json()["detail"] == "请求正文是 PDF 文件，不是报告数据；报告数据应为 JSON"
         assert client.post("/v1/validate", content=EXAMPLE.read_bytes(), headers={"Content-Type": "application/json"}).status_code == 200
+
+
+# --------------------------------------------------------------------------- 11.2 init: date and $schema
+
+
+def test_signing_date_is_the_end_of_january_or_today():
+    import datetime
+
+    from docxreport.report.skeleton import signing_date
+
+    assert signing_date(2024, datetime.date(2024, 12, 1)) == "2025-01-31"
+    assert signing_date(2024, datetime.date(2025, 1, 31)) == "2025-01-31"
+    assert signing_date(2024, datetime.date(2025, 3, 2)) == "2025-03-02"
+
+
+def test_init_writes_date_schema_and_the_schema_file_and_validates(tmp_path):
+    import datetime
+
+    r = run("init", "--organ", "某某县自然资源局", "--year", "2024", "-o", "report.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert list(data)[:5] == ["$schema", "format", "organ", "year", "date"]
+    assert data["date"] == max(datetime.date(2025, 1, 31), datetime.date.today()).isoformat()
+    schema_file = tmp_path / data["$schema"]  # relative to the report: what an editor resolves
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    assert schema["$id"] == "urn:docxreport:schema:gov-info-annual-report-2021"
+    import jsonschema
+
+    jsonschema.Draft202012Validator(schema).validate(data)  # the editor's view: the skeleton is valid
+    assert r.stderr.splitlines() == ["已生成 report.json", f"已生成 {Path('.') / data['$schema']}（供编辑器校验）"]
+    v = run("validate", "report.json", cwd=tmp_path)
+    assert v.returncode == 0, v.stdout + v.stderr  # placeholders may be warned about, never errors
+    d = run("render", "report.json", cwd=tmp_path)
+    assert d.returncode == 0, d.stderr
+    from docxreport.docx.reader import extract
+
+    text = extract(tmp_path / "report.docx")[0]
+    assert text["date"] == data["date"]  # the signature is there
+
+
+def test_init_keeps_a_schema_file_it_did_not_write(tmp_path):
+    (tmp_path / "gov-info-annual-report-2021.schema.json").write_text('{"mine": true}', encoding="utf-8")
+    r = run("init", "--organ", "某局", "--year", "2024", "-o", "r.json", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "已存在且不是本工具生成的 JSON Schema，未覆盖" in r.stderr
+    assert (tmp_path / "gov-info-annual-report-2021.schema.json").read_text(encoding="utf-8") == '{"mine": true}'
+
+
+# --------------------------------------------------------------------------- 11.5 one overwrite rule
+
+
+def test_render_replaces_its_own_output_and_says_so(tmp_path):
+    first = run("render", EXAMPLE, "-o", tmp_path / "r.docx")
+    assert first.returncode == 0 and first.stderr.strip() == f"已生成 {tmp_path / 'r.docx'}"
+    second = run("render", EXAMPLE, "-o", tmp_path / "r.docx", "--fonts", "windows")
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.strip() == f"已替换 {tmp_path / 'r.docx'}（上次生成的文件）"
+
+
+def _resave(path: Path) -> None:
+    """What Word does on saving: a new package of the same parts (python-docx stands in for it)."""
+    import docx
+
+    document = docx.Document(str(path))
+    document.add_paragraph("手工补充的一段")
+    document.save(str(path))
+
+
+@pytest.mark.parametrize("command", ["render", "extract-out", "init", "schema"])
+def test_every_command_keeps_a_file_it_did_not_make_unless_forced(command, tmp_path):
+    target = tmp_path / ("out.json" if command in ("extract-out", "init", "schema") else "out.docx")
+    target.write_bytes(b"someone else's file")
+    source = tmp_path / "in.docx"
+    if command == "extract-out":
+        assert run("render", EXAMPLE, "-o", source).returncode == 0
+    args = {
+        "render": ["render", EXAMPLE, "-o", target],
+        "extract-out": ["extract", source, "-o", target],
+        "init": ["init", "--organ", "某局", "--year", "2024", "-o", target],
+        "schema": ["schema", "-o", target],
+    }[command]
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    assert "不会覆盖；确需覆盖请加 --force" in r.stderr and "Traceback" not in r.stderr
+    assert target.read_bytes() == b"someone else's file"
+    forced = run(*args, "--force")
+    assert forced.returncode in (0, 1), forced.stderr
+    assert target.read_bytes() != b"someone else's file"
+    assert f"已替换 {target}" in forced.stderr
+
+
+def test_render_keeps_a_document_edited_since_it_was_made(tmp_path):
+    out = tmp_path / "r.docx"
+    assert run("render", EXAMPLE, "-o", out).returncode == 0
+    _resave(out)
+    edited = out.read_bytes()
+    r = run("render", EXAMPLE, "-o", out)
+    assert r.returncode == 2 and "不会覆盖" in r.stderr
+    assert out.read_bytes() == edited
+    # one changed byte inside the package breaks the seal too
+    from docxreport.outputs import is_sealed, seal
+
+    sealed = bytearray(seal(edited))
+    assert is_sealed(bytes(sealed))
+    sealed[100] ^= 1
+    assert not is_sealed(bytes(sealed))
+
+
+def test_schema_replaces_its_own_file(tmp_path):
+    assert run("schema", "-o", tmp_path / "s.json").returncode == 0
+    r = run("schema", "-o", tmp_path / "s.json")
+    assert r.returncode == 0 and r.stderr.strip() == f"已替换 {tmp_path / 's.json'}"
+
+
+def test_the_input_is_never_overwritten_even_with_force(tmp_path):
+    source = tmp_path / "r.json"
+    source.write_bytes(EXAMPLE.read_bytes())
+    r = run("render", source, "-o", source, "--force")
+    assert r.returncode == 2 and "输出路径与输入文件相同，拒绝覆盖" in r.stderr
+    assert source.read_bytes() == EXAMPLE.read_bytes()
+
+
+# --------------------------------------------------------------------------- 11.8 render --allow-errors
+
+
+def test_a_report_that_does_not_balance_is_refused_by_default_and_rendered_with_allow_errors(tmp_path):
+    out = tmp_path / "r.docx"
+    refused = run("render", ROW_TOTAL, "-o", out)
+    assert refused.returncode == 1 and not out.exists()
+    assert "可加 --allow-errors" in refused.stderr
+    allowed = run("render", ROW_TOTAL, "-o", out, "--allow-errors")
+    assert allowed.returncode == 1, allowed.stderr  # rendered, and still not valid
+    lines = allowed.stderr.strip().splitlines()
+    errors = [line for line in lines if ": 错误：" in line]
+    check = run("validate", ROW_TOTAL)
+    assert len(errors) == sum(": 错误：" in line for line in check.stdout.splitlines()) >= 1  # every error printed
+    assert lines[-1] == f"{ROW_TOTAL}: 按 --allow-errors 生成，报告有 {len(errors)} 处勾稽关系错误，未通过校验"
+    assert f"已生成 {out}" in lines
+    from docxreport.docx.reader import extract
+
+    data = json.loads(ROW_TOTAL.read_text(encoding="utf-8"))
+    got = extract(out)[0]
+    assert got["requests"]["received"]["total"] == data["requests"]["received"]["total"]  # laid out as given
+
+
+def test_allow_errors_never_lets_a_schema_error_through(tmp_path):
+    out = tmp_path / "r.docx"
+    r = run("render", ROOT / "examples" / "invalid" / "negative-count.json", "-o", out, "--allow-errors")
+    assert r.returncode == 1 and not out.exists()
+    assert "数据格式有错误，无法生成（--allow-errors 只放行统计表勾稽关系的错误）" in r.stderr

@@ -62,11 +62,12 @@ def schema(output: str | None, force: bool) -> None:
 
     text = schema_json(load_schema())
     if output:
-        _replacing(output, force)
+        replaced = _replacing(output, force)
         try:
             write_atomic(output, text.encode("utf-8"))
         except ReportFileError as exc:
             _fail(str(exc))
+        click.echo(f"{'已替换' if replaced else '已生成'} {output}", err=True)
     else:
         click.echo(text, nl=False)
 
