@@ -16,15 +16,50 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 from pathlib import Path
 
 from .filetypes import sniff
 
+_ILLEGAL = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+NAME_MAX_CHARS = 80
 _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
 _SEAL = b"docxreport "
 #: How much of an existing file is read to recognise it (a generated report is far smaller).
 _MAX_READ = 64 * 1024 * 1024
+
+
+def safe_name(text: str) -> str:
+    """A file name stem made from report text (an organ name and year), for ``batch`` outputs and the
+    service's download names alike: no path separators, no characters Windows or Linux refuse, no control,
+    format, line or paragraph separator characters (U+2028 …), no leading dot or dash (``-x`` reads as an
+    option), not a device name, at most :data:`NAME_MAX_CHARS` characters. Never empty."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+    text = _ILLEGAL.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
+    if not text.strip("_ .-"):
+        text = "report"
+    if text.startswith("-"):
+        text = "_" + text[1:]
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = "_" + text
+    return text
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str | None:
+    """The SHA-256 of a file's content (hex), None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _eocd(raw: bytes) -> int:
