@@ -327,7 +327,8 @@ class _Worker:
 _STATE: _Worker | None = None  # one per worker process, set by _start_worker
 
 
-def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str | None, parent: int) -> None:
+def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str | None, parent: int,
+                  pool_folder: str | None = None) -> None:
     global _STATE
     office = None
     if pdf and profiles:
@@ -338,7 +339,7 @@ def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, prof
     if os.getpid() != parent:  # a worker process: it must not outlive the batch (kill -9 of the main process)
         import threading
 
-        threading.Thread(target=_watch_parent, args=(parent, profiles), name="docxreport-watch-parent", daemon=True).start()
+        threading.Thread(target=_watch_parent, args=(parent, [profiles, pool_folder]), name="docxreport-watch-parent", daemon=True).start()
 
 
 def _alive(pid: int) -> bool:
@@ -356,17 +357,24 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _watch_parent(parent: int, profiles: str | None, interval: float = 0.5) -> None:
+def _watch_parent(parent: int, folders: list[str | None], interval: float = 0.5) -> None:
     """In each worker: once the batch's main process is gone (killed with SIGKILL, which nothing can catch),
-    remove the LibreOffice profiles and end the worker. The forkserver and the resource tracker end by
-    themselves once no process holds their pipes."""
+    remove the temporary folders (LibreOffice profiles, multiprocessing's) and end the worker. The
+    forkserver and the resource tracker end by themselves once no process holds their pipes."""
     import shutil
     import time
 
     while _alive(parent):
         time.sleep(interval)
-    if profiles:
-        shutil.rmtree(profiles, ignore_errors=True)
+    state = _STATE
+    if state is not None and state.office is not None:
+        try:
+            state.office.close()  # an office it keeps running ends with it
+        except Exception:  # pragma: no cover - best effort on the way out
+            pass
+    for folder in folders:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     os._exit(1)
 
 
@@ -448,10 +456,14 @@ def chunk_size(jobs: int, workers: int, pdf: bool) -> int:
 
 
 def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0, pdf: bool = False,
-        template: str | os.PathLike[str] | None = None, fonts: str = "official") -> Iterator[Outcome]:
+        template: str | os.PathLike[str] | None = None, fonts: str = "official",
+        salvage: list[Outcome] | None = None) -> Iterator[Outcome]:
     """Render ``jobs`` into ``outdir``, yielding each :class:`Outcome` as its report finishes (in no
     particular order). ``workers`` processes render in parallel (0: in this process, for small runs and
-    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice."""
+    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice.
+    When the run is interrupted (Ctrl-C, SIGTERM), the reports the workers were rendering are finished
+    first; their outcomes, never yielded, are appended to ``salvage`` so that the manifest records them.
+    """
     folder = Path(outdir)
     template_name = os.fspath(template) if template is not None else None
     if not jobs:
@@ -465,13 +477,17 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
 
     profiles = tempfile.mkdtemp(prefix="docxreport-batch-") if pdf else None  # LibreOffice profiles, one per worker
     try:
-        init = (str(folder), template_name, fonts, pdf, profiles, os.getpid())
+        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), None)
         if workers <= 0:
             yield from _in_process(list(jobs), init)
             return
+        from multiprocessing.util import get_temp_dir
+
+        init = (*init[:-1], get_temp_dir())  # multiprocessing's own folder (the forkserver's socket): removed too
         size = chunk_size(len(jobs), workers, pdf)
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
-        yield from _execute(chunks, min(workers, len(chunks)), init, max(1, REPORTS_PER_WORKER // size))
+        yield from _execute(chunks, min(workers, len(chunks)), init, max(1, REPORTS_PER_WORKER // size),
+                            salvage if salvage is not None else [])
     finally:
         if profiles:
             shutil.rmtree(profiles, ignore_errors=True)
@@ -493,15 +509,19 @@ def _executor(workers: int, init: tuple[Any, ...], tasks_per_child: int) -> Proc
     return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_start_worker, initargs=init, **extra)
 
 
-def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks_per_child: int) -> Iterator[Outcome]:
+def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks_per_child: int,
+             salvage: list[Outcome]) -> Iterator[Outcome]:
     """Run chunks on a process pool. When a worker dies, the pool breaks and every unfinished chunk fails
     with it; those reports are then run one at a time, each in a fresh single worker, so that only the
     report that kills a worker is reported as failed."""
     suspects: list[Job] = []
     pool = _executor(workers, init, tasks_per_child)
+    futures: dict[Future[list[Outcome]], list[Job]] = {}
+    taken: set[Future[list[Outcome]]] = set()
     try:
-        futures: dict[Future[list[Outcome]], list[Job]] = {pool.submit(_run_chunk, c): c for c in chunks}
+        futures = {pool.submit(_run_chunk, c): c for c in chunks}
         for future in as_completed(futures):
+            taken.add(future)
             try:
                 yield from future.result()
             except BrokenProcessPool:
@@ -511,6 +531,9 @@ def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks
                     yield _failed(job.input, f"内部错误（{type(exc).__name__}: {exc}）", index=job.index)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:  # interrupted: the chunks that finished while we stopped
+            if future not in taken and future.done() and not future.cancelled() and future.exception() is None:
+                salvage.extend(future.result())
     single: ProcessPoolExecutor | None = None
     try:
         for job in sorted(suspects, key=lambda j: j.index):

@@ -323,3 +323,114 @@ def test_batch_command_refuses_a_bad_template_once(tmp_path: Path) -> None:
     result = cli("in", "-o", "out", "--template", "t.docx", cwd=tmp_path)
     assert result.returncode == 1 and result.stderr.count("不是有效的 .docx") == 1
     assert not (tmp_path / "out" / "甲局-2024.docx").exists()
+
+
+# --------------------------------------------------------------------------- stopping and failing to record
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _many(tmp_path: Path, count: int) -> Path:
+    lines = "\n".join(report(f"第{i}局") for i in range(count))
+    return write(tmp_path / "all.jsonl", lines + "\n")
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    return subprocess.Popen([sys.executable, "-m", "docxreport", "batch", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+
+
+def _wait_for(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("pdf", [False, True], ids=["docx", "pdf"])
+def test_kill_9_of_batch_leaves_no_process_or_temporary_folder(tmp_path: Path, pdf: bool) -> None:
+    import shutil
+    import signal
+
+    if pdf and not (shutil.which("soffice") or shutil.which("libreoffice")):
+        pytest.skip("LibreOffice is not installed")
+    process = _start(tmp_path, str(_many(tmp_path, 300)), "-o", "out", "-j", "2", *(["--pdf"] if pdf else []))
+    try:
+        _wait_for(lambda: len(_descendants(process.pid)) >= 4)  # the tracker, the forkserver, two workers
+        if pdf:
+            _wait_for(lambda: any((tmp_path / "tmp").iterdir()))
+        below = _descendants(process.pid)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate()
+    _wait_for(lambda: not any(_running(p) for p in below), 20)
+    _wait_for(lambda: not any((tmp_path / "tmp").iterdir()), 20)
+
+
+def test_sigterm_writes_the_manifest_like_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    process = _start(tmp_path, str(_many(tmp_path, 300)), "-o", "out", "-j", "2")
+    _wait_for(lambda: len(list((tmp_path / "out").glob("*.docx"))) >= 3 if (tmp_path / "out").exists() else False)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "已中断：已完成的报告保留，manifest.json 记录到中断为止的结果" in err and "Traceback" not in err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    done = {r["output"] for r in manifest["reports"] if r["status"] == "ok"}
+    assert done and done <= {p.name for p in (tmp_path / "out").glob("*.docx")}
+
+
+def test_a_manifest_that_cannot_be_written_is_one_message_with_the_failures_listed(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from click.testing import CliRunner
+
+    from docxreport import files
+    from docxreport.cli import main
+
+    good = write(tmp_path / "good.json", report("甲局"))
+    bad = write(tmp_path / "bad.json", INVALID)
+
+    def full_disk(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "设备上没有空间")
+
+    monkeypatch.setattr(files, "_write_all", full_disk)  # this process writes only the manifest; workers render
+    result = CliRunner().invoke(main, ["batch", str(good), str(bad), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.splitlines()
+    assert f"失败：{bad}：报告内容有 2 处错误" in lines
+    assert any(line.startswith("完成：1 份成功，0 份跳过，1 份失败") and line.endswith("清单未能写出") for line in lines)
+    assert lines[-1] == f"docxreport: 无法写入清单 {tmp_path / 'out' / 'manifest.json'}: 写入失败（设备上没有空间）；下次运行将重新生成全部报告"
+    assert not (tmp_path / "out" / "manifest.json").exists()

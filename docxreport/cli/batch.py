@@ -74,7 +74,8 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
     outcomes: list[batches.Outcome] = []
     progress = _Progress(total)
     try:
-        for outcome in batches.run(jobs, folder, workers=workers or os.cpu_count() or 1, pdf=pdf, template=template, fonts=fonts):
+        for outcome in batches.run(jobs, folder, workers=workers or os.cpu_count() or 1, pdf=pdf, template=template,
+                                   fonts=fonts, salvage=outcomes):
             outcomes.append(outcome)
             progress.update(outcome)
     except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM (raised as SystemExit by the group)
