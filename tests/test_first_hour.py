@@ -272,3 +272,22 @@ def test_allow_errors_never_lets_a_schema_error_through(tmp_path):
     r = run("render", ROOT / "examples" / "invalid" / "negative-count.json", "-o", out, "--allow-errors")
     assert r.returncode == 1 and not out.exists()
     assert "数据格式有错误，无法生成（--allow-errors 只放行统计表勾稽关系的错误）" in r.stderr
+
+
+def _has_office() -> bool:
+    import shutil
+
+    return bool(shutil.which("soffice") or shutil.which("libreoffice"))
+
+
+@pytest.mark.skipif(not _has_office(), reason="LibreOffice is not installed")
+def test_render_pdf_never_overwrites_its_input_and_keeps_a_pdf_it_did_not_make(tmp_path):
+    data_named_pdf = tmp_path / "r.pdf"  # report data under a .pdf name: its PDF would be itself
+    data_named_pdf.write_bytes(EXAMPLE.read_bytes())
+    r = run("render", data_named_pdf, "-o", tmp_path / "r.docx", "--pdf")
+    assert r.returncode == 2 and f"{data_named_pdf}: 输出路径与输入文件相同，拒绝覆盖" in r.stderr
+    assert data_named_pdf.read_bytes() == EXAMPLE.read_bytes() and not (tmp_path / "r.docx").exists()
+    (tmp_path / "out.pdf").write_bytes(b"%PDF-1.4 someone else's\n%%EOF\n")
+    r = run("render", EXAMPLE, "-o", tmp_path / "out.docx", "--pdf")
+    assert r.returncode == 2 and "不会覆盖；确需覆盖请加 --force" in r.stderr
+    assert (tmp_path / "out.pdf").read_bytes() == b"%PDF-1.4 someone else's\n%%EOF\n" and not (tmp_path / "out.docx").exists()
