@@ -18,13 +18,13 @@ that kills a worker fails.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import math
 import multiprocessing
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +35,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import __version__
 from .errors import DocxReportError
+from .outputs import NAME_MAX_CHARS, existing, safe_name, sha256_file
+
+__all__ = ["MANIFEST", "NAME_MAX_CHARS", "Input", "Job", "Outcome", "collect", "plan", "run", "manifest",
+           "write_manifest", "read_manifest", "safe_name", "recipe_of"]
 
 if TYPE_CHECKING:
     from .pdf.office import Office
@@ -44,9 +48,6 @@ MANIFEST = "manifest.json"
 #: Reports a worker renders before it is replaced by a fresh process (memory stays flat).
 REPORTS_PER_WORKER = 500
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_ILLEGAL = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-NAME_MAX_CHARS = 80
 
 
 # --------------------------------------------------------------------------- what to render
@@ -82,6 +83,7 @@ class Job:
     input: Input
     output: str
     index: int
+    made_from: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class Outcome:
     pdf: str | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    made_from: dict[str, Any] | None = None
+    output_sha256: str | None = None
+    pdf_sha256: str | None = None
     index: int = -1
 
     @property
@@ -157,7 +162,9 @@ def collect(arguments: Sequence[str], *, exclude: str | os.PathLike[str] | None 
 
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
+        if path.is_dir() and skip is not None and _inside(path, skip):
+            failed.append(_failed(argument, f"该目录位于输出目录 {skip} 之内：输出目录中的文件不作为输入，请把输入放在输出目录之外"))
+        elif path.is_dir():
             found = sorted(p for p in path.rglob("*.json") if p.is_file() and not _inside(p, skip) and not p.name.startswith("."))
             if not found:
                 failed.append(_failed(argument, "目录中没有 .json 文件"))
@@ -180,21 +187,6 @@ def collect(arguments: Sequence[str], *, exclude: str | os.PathLike[str] | None 
 # --------------------------------------------------------------------------- output names
 
 
-def safe_name(text: str) -> str:
-    """A file name stem made from report text (an organ name and year): no path separators, no characters
-    Windows or Linux refuse, no control or direction-override characters, no leading dots, not a device
-    name, at most :data:`NAME_MAX_CHARS` characters. Never empty."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
-    text = _ILLEGAL.sub("_", text)
-    text = re.sub(r"\s+", " ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
-    if not text.strip("_ ."):
-        text = "report"
-    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
-        text = "_" + text
-    return text
-
-
 def _stem_for(item: Input, raw: bytes | None) -> str:
     """Organ and year when the JSON has them (read leniently: the worker reads strictly), else the
     input's file name (and line)."""
@@ -210,24 +202,83 @@ def _stem_for(item: Input, raw: bytes | None) -> str:
     return safe_name(f"{stem}-{item.line}" if item.line is not None else stem)
 
 
-def _mtime(path: str | os.PathLike[str]) -> float | None:
+def template_identity(template: str | os.PathLike[str] | None) -> str | None:
+    """What identifies the template in a recipe: the bundled one by the version (in ``generator``), a
+    custom one by the SHA-256 of its content (None when it cannot be read: nothing is then up to date)."""
+    if template is None:
+        return "bundled"
+    digest = sha256_file(template)
+    return f"sha256:{digest}" if digest else None
+
+
+def recipe_of(raw: bytes | None, template_id: str | None, fonts: str) -> dict[str, Any]:
+    """What an output is made from, as the manifest keeps it: the input's content, the template, the font
+    profile and docxreport's version. An output is up to date only when all of them are unchanged."""
+    return {
+        "input_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+        "template": template_id,
+        "fonts": fonts,
+        "generator": f"docxreport {__version__}",
+    }
+
+
+#: The largest manifest read back (a manifest of 100,000 reports is about 40 MB).
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024
+
+
+def read_manifest(outdir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The entries of the manifest a previous run left in ``outdir``, by output name (``{}`` when there is
+    none, or it cannot be read: then nothing counts as up to date)."""
+    path = Path(outdir) / MANIFEST
     try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
+        if path.stat().st_size > MANIFEST_MAX_BYTES:
+            return {}
+        content = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    reports = content.get("reports") if isinstance(content, dict) else None
+    if not isinstance(reports, list):
+        return {}
+    return {r["output"]: r for r in reports if isinstance(r, dict) and isinstance(r.get("output"), str)}
+
+
+def _up_to_date(entry: dict[str, Any] | None, recipe: dict[str, Any], folder: Path, output: str, pdf_name: str | None) -> bool:
+    """The output (and its PDF) were made from exactly ``recipe`` and are unchanged since."""
+    if not entry or entry.get("status") not in ("ok", "skipped") or entry.get("made_from") != recipe:
+        return False
+    if None in recipe.values() or sha256_file(folder / output) != entry.get("output_sha256"):
+        return False
+    if pdf_name is not None:
+        return entry.get("pdf") == pdf_name and sha256_file(folder / pdf_name) == entry.get("pdf_sha256")
+    return True
+
+
+def _ours(path: Path, recorded: str | None) -> bool:
+    """An existing output that batch may replace: its own unchanged output (sealed, or as the manifest
+    recorded it)."""
+    state = existing(path)
+    return state in ("absent", "own") or (recorded is not None and sha256_file(path) == recorded)
 
 
 def plan(inputs: Sequence[Input], outdir: str | os.PathLike[str], *, force: bool = False, pdf: bool = False,
-         template: str | os.PathLike[str] | None = None) -> tuple[list[Job], list[Outcome]]:
+         template: str | os.PathLike[str] | None = None, fonts: str = "official") -> tuple[list[Job], list[Outcome]]:
     """Name each input's output (``机关-年度.docx``; ``-2``, ``-3`` … when names collide, compared without
-    case) and set aside those already rendered: the .docx (and the PDF with ``pdf``) newer than the input
-    and the template. Returns the jobs to run and the skipped outcomes; inputs that cannot be read are jobs
-    too (they fail in a worker, with the reason)."""
+    case) and set aside those already rendered.
+
+    An output is up to date when the manifest of the last run says it was made from this input's content,
+    this template (by content), this font profile and this version of docxreport, and the file (and its
+    PDF with ``pdf``) is unchanged since: never judged from names or times, so a deleted input that shifts
+    the names, a symlink to another file, another ``--fonts`` or ``--template`` all render again.
+
+    An existing output that is not batch's own unchanged work (a clerk's file of that name) is kept: that
+    report fails with the reason, unless ``force``. Returns the jobs to run and the outcomes set aside
+    (skipped, or failed that way); inputs that cannot be read are jobs too (they fail in a worker)."""
     folder = Path(outdir)
-    template_time = _mtime(template) if template is not None else None
+    previous = read_manifest(folder)
+    template_id = template_identity(template)
     taken: set[str] = set()
     jobs: list[Job] = []
-    skipped: list[Outcome] = []
+    aside: list[Outcome] = []
     for index, item in enumerate(inputs):
         try:
             raw: bytes | None = item.read()
@@ -240,16 +291,23 @@ def plan(inputs: Sequence[Input], outdir: str | os.PathLike[str], *, force: bool
             name = f"{stem}-{n}"
         taken.add(name.casefold())
         output = name + ".docx"
-        source_time = _mtime(item.path)
-        newest_input = max(t for t in (source_time, template_time, 0.0) if t is not None)
-        done = [folder / output] + ([folder / (name + ".pdf")] if pdf else [])
-        times = [_mtime(p) for p in done]
-        if not force and raw is not None and all(t is not None and t >= newest_input for t in times):
-            skipped.append(Outcome(item.path, "skipped", line=item.line, output=output,
-                                   pdf=name + ".pdf" if pdf else None, index=index))
-        else:
-            jobs.append(Job(item, output, index))
-    return jobs, skipped
+        pdf_name = name + ".pdf" if pdf else None
+        recipe = recipe_of(raw, template_id, fonts)
+        entry = previous.get(output)
+        if not force and raw is not None and _up_to_date(entry, recipe, folder, output, pdf_name):
+            aside.append(Outcome(item.path, "skipped", line=item.line, output=output, pdf=pdf_name, made_from=recipe,
+                                 output_sha256=entry["output_sha256"], pdf_sha256=entry.get("pdf_sha256") if pdf else None,  # type: ignore[index,union-attr]
+                                 index=index))
+            continue
+        recorded = entry or {}
+        kept = [f for f, digest in ((output, recorded.get("output_sha256")), (pdf_name, recorded.get("pdf_sha256")))
+                if f is not None and not force and not _ours(folder / f, digest)]
+        if kept:
+            aside.append(_failed(item, f"输出目录中已有 {'、'.join(kept)}，且不是 docxreport 生成后未经改动的文件，未覆盖"
+                                       "（确需覆盖请加 --force）", index=index))
+            continue
+        jobs.append(Job(item, output, index, recipe))
+    return jobs, aside
 
 
 # --------------------------------------------------------------------------- workers
@@ -269,23 +327,65 @@ class _Worker:
 _STATE: _Worker | None = None  # one per worker process, set by _start_worker
 
 
-def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str) -> None:
+def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str | None, parent: int,
+                  pool_folder: str | None = None) -> None:
     global _STATE
     office = None
-    if pdf:
+    if pdf and profiles:
         from .pdf.office import Office
 
         office = Office(profile=Path(profiles) / f"office-{os.getpid()}")  # kept for every chunk of this worker
     _STATE = _Worker(Path(outdir), template, fonts, pdf, office)
+    if os.getpid() != parent:  # a worker process: it must not outlive the batch (kill -9 of the main process)
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent, [profiles, pool_folder]), name="docxreport-watch-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process took the number
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch_parent(parent: int, folders: list[str | None], interval: float = 0.5) -> None:
+    """In each worker: once the batch's main process is gone (killed with SIGKILL, which nothing can catch),
+    remove the temporary folders (LibreOffice profiles, multiprocessing's) and end the worker. The
+    forkserver and the resource tracker end by themselves once no process holds their pipes."""
+    import shutil
+    import time
+
+    while _alive(parent):
+        time.sleep(interval)
+    state = _STATE
+    if state is not None and state.office is not None:
+        try:
+            state.office.close()  # an office it keeps running ends with it
+        except Exception:  # pragma: no cover - best effort on the way out
+            pass
+    for folder in folders:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    os._exit(1)
 
 
 def _render_one(job: Job, state: _Worker) -> Outcome:
     from .docx.renderer import DEFAULT_RENDERER
     from .errors import InvalidReportError
     from .files import write_atomic
+    from .outputs import seal
     from .problems import has_errors
-    from .report.jsonfile import read_json
-    from .report.validation import check_source
+    from .report.validation import check_read
+    from .sources import read_data
 
     item = job.input
     try:
@@ -293,15 +393,15 @@ def _render_one(job: Job, state: _Worker) -> Outcome:
     except OSError as exc:
         return _failed(item, f"无法读取（{exc.strerror or exc}）", index=job.index)
     try:
-        data, problems = read_json(raw)
+        data, problems = read_data(raw, item.label)
         if problems or data is None:  # the full account: what reading found, then what validation adds
-            data, problems = check_source(raw)
+            data, problems = check_read((data, problems))
             if data is None or has_errors(problems):
                 errors = sum(p.severity == "error" for p in problems)
                 return _failed(item, f"报告内容有 {errors} 处错误", [p.to_dict() for p in problems], job.index)
         # render() validates (once: the warnings it could add need last year's report, which a batch has not)
-        document = DEFAULT_RENDERER.render(data, template=state.template, fonts=state.fonts)
-        write_atomic(state.outdir / job.output, document)  # type: ignore[arg-type]
+        document = seal(DEFAULT_RENDERER.render(data, template=state.template, fonts=state.fonts))  # type: ignore[arg-type]
+        write_atomic(state.outdir / job.output, document)
     except InvalidReportError as exc:
         errors = sum(p.severity == "error" for p in exc.problems)
         return _failed(item, f"报告内容有 {errors} 处错误", [p.to_dict() for p in exc.problems], job.index)
@@ -309,7 +409,8 @@ def _render_one(job: Job, state: _Worker) -> Outcome:
         return _failed(item, str(exc), index=job.index)
     except Exception as exc:  # a bug must not stop the batch: report it with the input
         return _failed(item, f"内部错误（{type(exc).__name__}: {exc}）", index=job.index)
-    return Outcome(item.path, "ok", line=item.line, output=job.output, problems=[p.to_dict() for p in problems], index=job.index)
+    return Outcome(item.path, "ok", line=item.line, output=job.output, problems=[p.to_dict() for p in problems],
+                   made_from=job.made_from, output_sha256=hashlib.sha256(document).hexdigest(), index=job.index)
 
 
 def _run_chunk(jobs: list[Job]) -> list[Outcome]:
@@ -329,7 +430,7 @@ def _run_chunk(jobs: list[Job]) -> list[Outcome]:
                 continue
             result = results.get(state.outdir / outcome.output)
             if isinstance(result, Path):
-                outcomes[i] = replace(outcome, pdf=result.name)
+                outcomes[i] = replace(outcome, pdf=result.name, pdf_sha256=sha256_file(result))
             else:
                 outcomes[i] = replace(outcome, status="failed", error=str(result or "PDF 转换失败"))
     return outcomes
@@ -355,10 +456,14 @@ def chunk_size(jobs: int, workers: int, pdf: bool) -> int:
 
 
 def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0, pdf: bool = False,
-        template: str | os.PathLike[str] | None = None, fonts: str = "official") -> Iterator[Outcome]:
+        template: str | os.PathLike[str] | None = None, fonts: str = "official",
+        salvage: list[Outcome] | None = None) -> Iterator[Outcome]:
     """Render ``jobs`` into ``outdir``, yielding each :class:`Outcome` as its report finishes (in no
     particular order). ``workers`` processes render in parallel (0: in this process, for small runs and
-    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice."""
+    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice.
+    When the run is interrupted (Ctrl-C, SIGTERM), the reports the workers were rendering are finished
+    first; their outcomes, never yielded, are appended to ``salvage`` so that the manifest records them.
+    """
     folder = Path(outdir)
     template_name = os.fspath(template) if template is not None else None
     if not jobs:
@@ -367,16 +472,25 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
         from .pdf.office import find_office
 
         find_office()  # before any worker starts: a missing LibreOffice is one clear error, not one per report
+    import shutil
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="docxreport-batch-") as profiles:  # LibreOffice profiles, one per worker
-        init = (str(folder), template_name, fonts, pdf, profiles)
+    profiles = tempfile.mkdtemp(prefix="docxreport-batch-") if pdf else None  # LibreOffice profiles, one per worker
+    try:
+        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), None)
         if workers <= 0:
             yield from _in_process(list(jobs), init)
             return
+        from multiprocessing.util import get_temp_dir
+
+        init = (*init[:-1], get_temp_dir())  # multiprocessing's own folder (the forkserver's socket): removed too
         size = chunk_size(len(jobs), workers, pdf)
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
-        yield from _execute(chunks, min(workers, len(chunks)), init, max(1, REPORTS_PER_WORKER // size))
+        yield from _execute(chunks, min(workers, len(chunks)), init, max(1, REPORTS_PER_WORKER // size),
+                            salvage if salvage is not None else [])
+    finally:
+        if profiles:
+            shutil.rmtree(profiles, ignore_errors=True)
 
 
 def _in_process(jobs: list[Job], init: tuple[Any, ...]) -> Iterator[Outcome]:
@@ -395,15 +509,19 @@ def _executor(workers: int, init: tuple[Any, ...], tasks_per_child: int) -> Proc
     return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_start_worker, initargs=init, **extra)
 
 
-def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks_per_child: int) -> Iterator[Outcome]:
+def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks_per_child: int,
+             salvage: list[Outcome]) -> Iterator[Outcome]:
     """Run chunks on a process pool. When a worker dies, the pool breaks and every unfinished chunk fails
     with it; those reports are then run one at a time, each in a fresh single worker, so that only the
     report that kills a worker is reported as failed."""
     suspects: list[Job] = []
     pool = _executor(workers, init, tasks_per_child)
+    futures: dict[Future[list[Outcome]], list[Job]] = {}
+    taken: set[Future[list[Outcome]]] = set()
     try:
-        futures: dict[Future[list[Outcome]], list[Job]] = {pool.submit(_run_chunk, c): c for c in chunks}
+        futures = {pool.submit(_run_chunk, c): c for c in chunks}
         for future in as_completed(futures):
+            taken.add(future)
             try:
                 yield from future.result()
             except BrokenProcessPool:
@@ -413,6 +531,9 @@ def _execute(chunks: list[list[Job]], workers: int, init: tuple[Any, ...], tasks
                     yield _failed(job.input, f"内部错误（{type(exc).__name__}: {exc}）", index=job.index)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:  # interrupted: the chunks that finished while we stopped
+            if future not in taken and future.done() and not future.cancelled() and future.exception() is None:
+                salvage.extend(future.result())
     single: ProcessPoolExecutor | None = None
     try:
         for job in sorted(suspects, key=lambda j: j.index):

@@ -15,6 +15,7 @@ from .files import read_input
 from .filetypes import describe, sniff
 from .problems import Problem
 from .report.jsonfile import parse_json
+from .report.validation import check_read
 
 Source = str | os.PathLike[str] | IO[bytes] | bytes
 
@@ -36,7 +37,12 @@ class WrongKindError(ReportFileError):
     def __init__(self, name: str, kind: str) -> None:
         self.kind = kind
         advice = _ADVICE.get(kind, "报告数据应为 JSON 文件（可用 docxreport init 生成骨架）")
-        super().__init__(f"{name}: 这是{describe(kind)}，不是报告数据；{advice}")
+        super().__init__(f"{name}: 这是{spaced(describe(kind))}，不是报告数据；{advice}")
+
+
+def spaced(what: str) -> str:
+    """A kind's name after Chinese text: a space before a Latin one (这是 Word 文档, 这是网页)."""
+    return f" {what}" if what[:1].isascii() else what
 
 
 def source_bytes(source: Source) -> bytes:
@@ -57,3 +63,13 @@ def read_data(source: Source, name: str = "<报告>") -> tuple[Any, list[Problem
     if kind in ("json", "text", "empty", "unknown"):  # text and unknown bytes: the JSON reader says what is wrong
         return parse_json(raw)
     raise WrongKindError(name, kind)
+
+
+def check_data(source: Source, name: str = "<报告>", previous: Source | None = None,
+               previous_name: str = "<上年报告>") -> tuple[Any, list[Problem]]:
+    """Read report data (and last year's) with :func:`read_data` and validate it: ``(data, problems)`` as
+    :func:`docxreport.report.validation.check_source` gives them. Raises :class:`WrongKindError` when
+    either file is recognisably something else, :class:`ReportFileError` when it cannot be read."""
+    read = read_data(source, name)
+    last = read_data(previous, previous_name) if previous is not None else None
+    return check_read(read, last)

@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "report": 2,
     "tables": 3, "document": 4,
     "docx": 5, "pdf": 5, "html": 5, "xlsx": 5,
-    "__init__": 6, "audit": 6, "reading": 6, "sources": 6, "build": 6, "convert": 6,
+    "__init__": 6, "audit": 6, "reading": 6, "sources": 6, "build": 6, "convert": 6, "outputs": 6,
     "__main__": 7, "cli": 7, "batch": 7, "web": 7,
 }
 FORMAT_PACKAGES = {"docx", "pdf", "html", "xlsx"}

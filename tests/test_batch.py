@@ -3,6 +3,7 @@ batch, worker processes, the manifest, and the ``docxreport batch`` command."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import docxreport
 from docxreport import batch
 from docxreport.batch import Input, collect, plan, run, safe_name
 
@@ -55,6 +57,9 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("局\u202egnp.exe-2024", "局gnp.exe-2024"),  # a right-to-left override would disguise the extension
     ("换\n行\t局-2024", "换_行_局-2024"),
     ("e\u0301-2024", "é-2024"),  # one normal form, so equal names compare equal
+    ("-rf-2024", "_rf-2024"),  # a name starting with a dash reads as an option in a shell
+    ("--", "report"),
+    ("某局\u2028第二行\u2029-2024", "某局第二行-2024"),  # line and paragraph separators
 ])
 def test_safe_names(text: str, expected: str) -> None:
     assert safe_name(text) == expected
@@ -85,6 +90,21 @@ def test_collect_takes_files_folders_globs_and_json_lines(tmp_path: Path) -> Non
     assert json.loads(inputs[4].read())["organ"] == "戊局"
 
 
+def test_an_input_folder_inside_the_output_folder_is_reported(tmp_path: Path) -> None:
+    write(tmp_path / "out" / "inputs" / "a.json", report("甲局"))
+    inputs, failed = collect([str(tmp_path / "out" / "inputs")], exclude=tmp_path / "out")
+    assert inputs == []
+    assert [f.error for f in failed] == [f"该目录位于输出目录 {tmp_path / 'out'} 之内：输出目录中的文件不作为输入，请把输入放在输出目录之外"]
+
+
+def test_the_service_names_downloads_with_the_same_safe_name() -> None:
+    from docxreport.web.service import content_disposition, report_file_name
+
+    name = report_file_name({"organ": "-某局\u2028第二行", "year": 2024}, ".docx")
+    assert name == "_某局第二行2024年政府信息公开工作年度报告.docx"
+    assert "%E2%80%A8" not in content_disposition(name)
+
+
 def test_outputs_are_named_from_organ_and_year_with_collisions_resolved(tmp_path: Path) -> None:
     files = [write(tmp_path / "1.json", report("某某局")), write(tmp_path / "2.json", report("某某局")),
              write(tmp_path / "3.json", report("某某局", 2023)), write(tmp_path / "4.json", report("ABC局")),
@@ -96,28 +116,98 @@ def test_outputs_are_named_from_organ_and_year_with_collisions_resolved(tmp_path
                                         "abc局-2024-2.docx", "broken.docx", "_.._秘密-2024.docx"]
 
 
-def test_up_to_date_outputs_are_skipped_unless_forced(tmp_path: Path) -> None:
+def _run_and_record(inputs: list[Input], out: Path, **options: object) -> tuple[list[batch.Job], list[batch.Outcome]]:
+    """plan, run in process and write the manifest, as the command does; returns what was planned."""
+    jobs, aside = plan(inputs, out, **options)  # type: ignore[arg-type]
+    run_options = {k: v for k, v in options.items() if k in ("template", "fonts", "pdf")}
+    outcomes = list(run(jobs, out, workers=0, **run_options))  # type: ignore[arg-type]
+    batch.write_manifest(out / batch.MANIFEST, [*aside, *outcomes], outdir=out)
+    return jobs, aside
+
+
+def test_up_to_date_is_decided_from_what_made_the_output(tmp_path: Path) -> None:
     source = write(tmp_path / "in" / "r.json", report("某某局"))
-    template = tmp_path / "t.docx"
-    template.write_bytes(b"")
     out = tmp_path / "out"
     out.mkdir()
-    docx = out / "某某局-2024.docx"
-    docx.write_bytes(b"rendered earlier")
-    age(source, 60)
-    age(template, 60)
     inputs = [Input(str(source))]
-    assert [s.status for s in plan(inputs, out)[1]] == ["skipped"]
+    assert len(_run_and_record(inputs, out)[0]) == 1
+    jobs, aside = _run_and_record(inputs, out)
+    assert jobs == [] and [s.status for s in aside] == ["skipped"]  # same input, template, fonts, version
+    manifest = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    made_from = manifest["reports"][0]["made_from"]
+    assert made_from["template"] == "bundled" and made_from["fonts"] == "official"
+    assert made_from["generator"] == f"docxreport {docxreport.__version__}" and len(made_from["input_sha256"]) == 64
     assert len(plan(inputs, out, force=True)[0]) == 1
+    assert len(plan(inputs, out, fonts="windows")[0]) == 1  # another font profile
     assert len(plan(inputs, out, pdf=True)[0]) == 1  # no PDF yet
-    (out / "某某局-2024.pdf").write_bytes(b"%PDF-")
-    assert plan(inputs, out, pdf=True)[0] == []
-    age(docx, 120)  # the input changed since
-    assert len(plan(inputs, out)[0]) == 1
-    os.utime(docx)
-    age(docx, 30)
-    os.utime(template)  # a template newer than the outputs renders everything again
+    template = tmp_path / "t.docx"
+    template.write_bytes((ROOT / "templates" / "gov-info-annual-report-2021.docx").read_bytes())
+    assert len(_run_and_record(inputs, out, template=template)[0]) == 1  # a custom template renders again
+    assert plan(inputs, out, template=template)[0] == []
+    assert len(plan(inputs, out)[0]) == 1  # back to the bundled template: renders again
+    template.write_bytes(template.read_bytes() + b"\0")  # the same template file, changed
     assert len(plan(inputs, out, template=template)[0]) == 1
+    # times do not count: an output touched to look new, an input touched to look old
+    _run_and_record(inputs, out)
+    os.utime(out / "某某局-2024.docx", (1, 1))
+    age(source, 3600)
+    assert plan(inputs, out)[0] == []
+    # the content does: a changed input renders again, whatever its time
+    stat = source.stat()
+    source.write_text(report("某某局").replace("2024", "2024 ", 1), encoding="utf-8")
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert len(plan(inputs, out)[0]) == 1
+
+
+def test_an_output_edited_since_is_kept_unless_forced(tmp_path: Path) -> None:
+    source = write(tmp_path / "r.json", report("某某局"))
+    out = tmp_path / "out"
+    out.mkdir()
+    _run_and_record([Input(str(source))], out)
+    docx = out / "某某局-2024.docx"
+    docx.write_bytes(docx.read_bytes()[:-1] + b"x")  # changed since (the seal no longer matches either)
+    jobs, aside = plan([Input(str(source))], out)
+    assert jobs == [] and aside[0].status == "failed" and "未覆盖" in (aside[0].error or "")  # not ours any more: kept
+    assert len(plan([Input(str(source))], out, force=True)[0]) == 1
+
+
+def test_a_deleted_input_that_shifts_the_names_renders_again(tmp_path: Path) -> None:
+    first = write(tmp_path / "1.json", report("某某局"))
+    second = write(tmp_path / "2.json", report("某某局").replace('"total"', '"total" ', 1))
+    out = tmp_path / "out"
+    out.mkdir()
+    _run_and_record([Input(str(first)), Input(str(second))], out)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "某某局-2024-2.docx", "某某局-2024.docx"]
+    first.unlink()
+    jobs, aside = _run_and_record([Input(str(second))], out)
+    assert [(j.input.path, j.output) for j in jobs] == [(str(second), "某某局-2024.docx")] and aside == []
+    entry = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))["reports"][0]
+    assert entry["made_from"]["input_sha256"] == hashlib.sha256(second.read_bytes()).hexdigest()
+
+
+def test_a_symlink_to_another_file_renders_again(tmp_path: Path) -> None:
+    old = write(tmp_path / "old.json", report("某某局"))
+    new = write(tmp_path / "new.json", report("某某局").replace('"total"', '"total" ', 1))
+    link = tmp_path / "link.json"
+    link.symlink_to(old)
+    out = tmp_path / "out"
+    out.mkdir()
+    _run_and_record([Input(str(link))], out)
+    link.unlink()
+    link.symlink_to(new)
+    age(new, 3600)  # older than the output: a time-based rule would skip it
+    assert len(plan([Input(str(link))], out)[0]) == 1
+
+
+def test_a_file_batch_did_not_make_is_kept_unless_forced(tmp_path: Path) -> None:
+    source = write(tmp_path / "r.json", report("某某局"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "某某局-2024.docx").write_bytes(b"a clerk's own file")
+    jobs, aside = plan([Input(str(source))], out)
+    assert jobs == [] and aside[0].status == "failed"
+    assert aside[0].error == "输出目录中已有 某某局-2024.docx，且不是 docxreport 生成后未经改动的文件，未覆盖（确需覆盖请加 --force）"
+    assert len(plan([Input(str(source))], out, force=True)[0]) == 1
 
 
 # --------------------------------------------------------------------------- running
@@ -181,7 +271,8 @@ def test_manifest_lists_every_input_in_order(tmp_path: Path) -> None:
     assert content["counts"] == {"ok": 1, "skipped": 0, "failed": 2}
     rows = [(Path(r["input"]).name, r["output"], r["status"]) for r in content["reports"]]
     assert rows == [("a.json", "甲局-2024.docx", "ok"), ("b.json", None, "failed"), ("gone.json", None, "failed")]
-    assert set(content["reports"][0]) == {"input", "line", "output", "pdf", "status", "problems", "error"}
+    assert set(content["reports"][0]) == {"input", "line", "output", "pdf", "status", "problems", "error",
+                                          "made_from", "output_sha256", "pdf_sha256"}
 
 
 def test_library_never_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -232,3 +323,114 @@ def test_batch_command_refuses_a_bad_template_once(tmp_path: Path) -> None:
     result = cli("in", "-o", "out", "--template", "t.docx", cwd=tmp_path)
     assert result.returncode == 1 and result.stderr.count("不是有效的 .docx") == 1
     assert not (tmp_path / "out" / "甲局-2024.docx").exists()
+
+
+# --------------------------------------------------------------------------- stopping and failing to record
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _many(tmp_path: Path, count: int) -> Path:
+    lines = "\n".join(report(f"第{i}局") for i in range(count))
+    return write(tmp_path / "all.jsonl", lines + "\n")
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    return subprocess.Popen([sys.executable, "-m", "docxreport", "batch", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+
+
+def _wait_for(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("pdf", [False, True], ids=["docx", "pdf"])
+def test_kill_9_of_batch_leaves_no_process_or_temporary_folder(tmp_path: Path, pdf: bool) -> None:
+    import shutil
+    import signal
+
+    if pdf and not (shutil.which("soffice") or shutil.which("libreoffice")):
+        pytest.skip("LibreOffice is not installed")
+    process = _start(tmp_path, str(_many(tmp_path, 300)), "-o", "out", "-j", "2", *(["--pdf"] if pdf else []))
+    try:
+        _wait_for(lambda: len(_descendants(process.pid)) >= 4)  # the tracker, the forkserver, two workers
+        if pdf:
+            _wait_for(lambda: any((tmp_path / "tmp").iterdir()))
+        below = _descendants(process.pid)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate()
+    _wait_for(lambda: not any(_running(p) for p in below), 20)
+    _wait_for(lambda: not any((tmp_path / "tmp").iterdir()), 20)
+
+
+def test_sigterm_writes_the_manifest_like_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    process = _start(tmp_path, str(_many(tmp_path, 300)), "-o", "out", "-j", "2")
+    _wait_for(lambda: len(list((tmp_path / "out").glob("*.docx"))) >= 3 if (tmp_path / "out").exists() else False)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "已中断：已完成的报告保留，manifest.json 记录到中断为止的结果" in err and "Traceback" not in err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    done = {r["output"] for r in manifest["reports"] if r["status"] == "ok"}
+    assert done and done <= {p.name for p in (tmp_path / "out").glob("*.docx")}
+
+
+def test_a_manifest_that_cannot_be_written_is_one_message_with_the_failures_listed(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from click.testing import CliRunner
+
+    from docxreport import files
+    from docxreport.cli import main
+
+    good = write(tmp_path / "good.json", report("甲局"))
+    bad = write(tmp_path / "bad.json", INVALID)
+
+    def full_disk(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "设备上没有空间")
+
+    monkeypatch.setattr(files, "_write_all", full_disk)  # this process writes only the manifest; workers render
+    result = CliRunner().invoke(main, ["batch", str(good), str(bad), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.splitlines()
+    assert f"失败：{bad}：报告内容有 2 处错误" in lines
+    assert any(line.startswith("完成：1 份成功，0 份跳过，1 份失败") and line.endswith("清单未能写出") for line in lines)
+    assert lines[-1] == f"docxreport: 无法写入清单 {tmp_path / 'out' / 'manifest.json'}: 写入失败（设备上没有空间）；下次运行将重新生成全部报告"
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -11,7 +11,7 @@ import click
 from ..errors import ReportFileError
 from ..files import write_atomic
 from ..problems import REPORTERS, has_errors, report_text
-from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _source, main
+from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _replacing, _source, main
 
 
 @main.command(context_settings=CONTEXT)
@@ -31,10 +31,10 @@ def validate(file: str, previous: str | None, output_format: str) -> None:
       docxreport validate report-2024.json --previous report-2023.json
       docxreport validate report.json --format json
     """
-    from ..report.validation import check_source
+    from ..sources import check_data
 
     try:
-        _, problems = check_source(_source(file), previous)
+        _, problems = check_data(_source(file), _display(file), previous, previous or "")
     except ReportFileError as exc:
         if output_format == "json":  # OA systems parse stdout: give them an answer there too
             click.echo(json.dumps({"file": _display(file), "valid": False, "error": str(exc), "problems": []}, ensure_ascii=False, indent=2))
@@ -45,25 +45,29 @@ def validate(file: str, previous: str | None, output_format: str) -> None:
 
 @main.command(context_settings=CONTEXT)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
-def schema(output: str | None) -> None:
+@click.option("--force", is_flag=True, help="覆盖已存在的、不是本工具生成的同名文件。")
+def schema(output: str | None, force: bool) -> None:
     """输出报告内容的 JSON Schema（Draft 2020-12，含每个字段的中文标题和说明）。
 
     \b
     编辑器（如 VS Code）可用它在输入时提示和校验：在报告 JSON 中加入
-    "$schema": "schema.json"。
+    "$schema": "gov-info-annual-report-2021.schema.json"（相对于报告 JSON 所在目录；
+    docxreport init 生成的骨架已带此项，并把本文件写在旁边）。
 
     \b
     示例：
-      docxreport schema -o schema.json
+      docxreport schema -o gov-info-annual-report-2021.schema.json
     """
     from ..report.schema import load_schema, schema_json
 
     text = schema_json(load_schema())
     if output:
+        replaced = _replacing(output, force)
         try:
             write_atomic(output, text.encode("utf-8"))
         except ReportFileError as exc:
             _fail(str(exc))
+        click.echo(f"{'已替换' if replaced else '已生成'} {output}", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -72,17 +76,23 @@ def schema(output: str | None) -> None:
 @click.option("--organ", required=True, help="机关名称，如 某某县自然资源局。")
 @click.option("--year", required=True, type=click.IntRange(2008, 2100), help="报告年度，如 2024。")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
-@click.option("--force", is_flag=True, help="覆盖已存在的输出文件。")
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件（报告数据文件默认不覆盖）。")
 def init(organ: str, year: int, output: str | None, force: bool) -> None:
     """生成一份完整的报告 JSON 骨架：统计表全部为 0，各部分带待填写的占位段落。
 
-    骨架本身即可通过校验；按实际情况替换占位文字、填写数字后即可生成报告。
+    骨架可以通过校验（占位段落会作为警告列出）；按实际情况替换占位文字、填写数字后即可生成报告。
+    成文日期 date 预填为次年 1 月 31 日（已过则为今天），请按实际修改。
+
+    \b
+    写入文件时，同目录下同时写出 JSON Schema（gov-info-annual-report-2021.schema.json），
+    骨架中的 "$schema" 指向它：VS Code 等编辑器据此在输入时提示和校验，无需联网。
+    已存在的报告 JSON 不会被覆盖（它可能已填好内容），确需覆盖请加 --force。
 
     \b
     示例：
       docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.json
     """
-    from ..report.schema import schema_problems
+    from ..report.schema import SCHEMA_FILE, schema_problems
     from ..report.skeleton import skeleton
 
     data = skeleton(organ, year)
@@ -93,11 +103,33 @@ def init(organ: str, year: int, output: str | None, force: bool) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if not output:
         click.echo(text, nl=False)
+        click.echo(f"提示：编辑器按 \"$schema\" 校验需要同目录下的 {SCHEMA_FILE}（docxreport schema -o {SCHEMA_FILE}）", err=True)
         return
-    if Path(output).exists() and not force:
-        _fail(f"{output}: 文件已存在（如需覆盖请加 --force）")
+    replaced = _replacing(output, force)
     try:
         write_atomic(output, text.encode("utf-8"))
     except ReportFileError as exc:
         _fail(str(exc))
-    click.echo(f"已生成 {output}", err=True)
+    click.echo(f"{'已替换' if replaced else '已生成'} {output}", err=True)
+    _write_schema(Path(output).parent / SCHEMA_FILE)
+
+
+def _write_schema(path: Path) -> None:
+    """The JSON Schema beside a skeleton, for editors: written when absent or an older one of ours; another
+    file of that name is kept."""
+    from ..outputs import existing
+    from ..report.schema import load_schema, schema_json
+
+    text = schema_json(load_schema()).encode("utf-8")
+    state = existing(path)
+    if state == "other":
+        click.echo(f"{path}: 已存在且不是本工具生成的 JSON Schema，未覆盖；编辑器校验可能不可用", err=True)
+        return
+    if state == "own" and path.read_bytes() == text:
+        return
+    try:
+        write_atomic(path, text)
+    except ReportFileError as exc:  # the report is written: the schema only helps editors
+        click.echo(f"{exc}（编辑器校验不可用，报告不受影响）", err=True)
+        return
+    click.echo(f"已生成 {path}（供编辑器校验）", err=True)

@@ -11,13 +11,14 @@ import click
 from ..errors import NotAReportError, ReportFileError
 from ..files import same_file, write_atomic
 from ..problems import REPORTERS, has_errors, problem_line, report_dict, report_text
-from .base import CONTEXT, EXIT_PROBLEMS, EXIT_UNREADABLE, _data_json, _display, _fail, _source, main
+from .base import CONTEXT, EXIT_PROBLEMS, EXIT_UNREADABLE, _data_json, _display, _fail, _replacing, _source, main
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("report", type=click.Path(dir_okay=True, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), help="写入 JSON 文件（默认输出到标准输出）。")
-def extract(report: str, output: str | None) -> None:
+@click.option("--force", is_flag=True, help="覆盖已存在的 JSON 文件（报告数据文件默认不覆盖）。")
+def extract(report: str, output: str | None, force: bool) -> None:
     """把已成文的年度报告（.docx，不论由谁制作）读回为报告 JSON。
 
     \b
@@ -34,6 +35,7 @@ def extract(report: str, output: str | None) -> None:
 
     if output and output != "-" and report != "-" and same_file(output, report):
         _fail(f"{output}: 输出路径与输入文件相同，拒绝覆盖")
+    replaced = _replacing(output, force) if output and output != "-" else False
     try:
         data, problems = extract_docx(_source(report))
         text = _data_json(data)
@@ -46,7 +48,7 @@ def extract(report: str, output: str | None) -> None:
     for p in problems:
         click.echo(problem_line(_display(report), p), err=True)
     if output and output != "-":
-        click.echo(f"已生成 {output}", err=True)
+        click.echo(f"{'已替换' if replaced else '已生成'} {output}", err=True)
     sys.exit(EXIT_PROBLEMS if has_errors(problems) else 0)
 
 

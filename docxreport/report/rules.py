@@ -56,6 +56,13 @@ def expand_rules(fmt: Format) -> tuple[Check, ...]:
 
 
 @cache
+def consistency_rules(fmt: Format) -> frozenset[str]:
+    """The ids of the consistency rules (勾稽关系): the only errors ``render --allow-errors`` lets through,
+    since a report that breaks them can still be laid out (a schema error cannot)."""
+    return frozenset(c.rule for c in expand_rules(fmt))
+
+
+@cache
 def sum_targets(fmt: Format) -> frozenset[str]:
     """The cells that are totals: computed when absent."""
     return frozenset(c.target for c in expand_rules(fmt) if c.kind == "sum")
@@ -193,14 +200,48 @@ _CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
 }
 
 
+def _cells(check: Check) -> tuple[str, ...]:
+    return (check.target, *check.terms, *check.right) if check.kind != "previous" else (check.target,)
+
+
 def check(data: Any, fmt: Format, previous: Any = None) -> Iterator[Problem]:
-    """Yield every consistency problem of ``data`` (and against last year's report, when given)."""
+    """Yield every consistency problem of ``data`` (and against last year's report, when given).
+
+    One wrong cell often breaks several checks: a total that is not the sum of its row also unbalances
+    the table. The root causes come first; a problem that would vanish once every wrong total is set to
+    the sum of its parts follows, marked as caused by them (``（由 requests.received.total 的错误引起）``,
+    ``details["caused_by"]``), so that the clerk fixes one cell, not three."""
     values, given = _resolve(data, fmt)
     last = _resolve(previous, fmt)[0] if isinstance(previous, Mapping) else None
-    for c in expand_rules(fmt):
-        yield from _CHECKS[c.kind](c, values, given, last)
+    failing = [(c, p) for c in expand_rules(fmt) for p in _CHECKS[c.kind](c, values, given, last)]
+    yield from _root_causes_first(failing, values, given, last)
     if isinstance(previous, Mapping):
         yield from _identity(data, previous)
+
+
+def _root_causes_first(failing: list[tuple[Check, Problem]], values: Mapping[str, int | None], given: set[str],
+                       last: Mapping[str, int | None] | None) -> Iterator[Problem]:
+    """The failing checks' problems, root causes first and consequences after them, marked."""
+    expected: dict[str, int | None] = {}
+    for c, p in failing:
+        if c.kind == "sum":  # a total that is not the sum of its parts: the likely wrong cell
+            want = p.details.get("expected")
+            expected[c.target] = want if expected.get(c.target, want) == want else None  # ambiguous: no correction
+    corrections = {k: v for k, v in expected.items() if v is not None}
+    roots: list[Problem] = []
+    consequences: list[Problem] = []
+    for c, p in failing:
+        used = [cell for cell in _cells(c) if cell in corrections and not (c.kind == "sum" and cell == c.target)]
+        if used:
+            fixed = {**values, **{cell: corrections[cell] for cell in used}}
+            if not any(True for _ in _CHECKS[c.kind](c, fixed, given, last)):
+                causes = sorted(set(used), key=used.index)
+                consequences.append(Problem(p.path, p.rule, f"{p.message}（由 {'、'.join(causes)} 的错误引起）", p.severity,
+                                            p.line, p.column, {**p.details, "caused_by": causes}))
+                continue
+        roots.append(p)
+    yield from roots
+    yield from consequences
 
 
 def _identity(data: Mapping[str, Any], previous: Mapping[str, Any]) -> Iterator[Problem]:

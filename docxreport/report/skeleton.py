@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ..format import Format, load_format
+from .schema import SCHEMA_FILE
 
 PLACEHOLDER = "（请在此填写{topic}。）"
 
 
-def skeleton(organ: str, year: int, fmt: Format | None = None) -> dict[str, Any]:
-    """Every table cell 0 (totals included) and a placeholder paragraph under each usual sub-heading."""
+def signing_date(year: int, today: datetime.date | None = None) -> str:
+    """The date a report of ``year`` is usually signed: the last day of January of the following year
+    (reports are due by 31 January), or ``today`` when that is later. ISO form, as the schema wants it."""
+    due = datetime.date(year + 1, 1, 31)
+    today = today or datetime.date.today()
+    return max(due, today).isoformat()
+
+
+def skeleton(organ: str, year: int, fmt: Format | None = None, today: datetime.date | None = None) -> dict[str, Any]:
+    """Every table cell 0 (totals included), a placeholder paragraph under each usual sub-heading, the
+    signing date (:func:`signing_date`, to edit) and ``$schema``: the schema's file name, relative, so that
+    an editor finds it beside the report (``init`` writes it there; ``docxreport schema -o`` too)."""
     fmt = fmt or load_format()
-    data: dict[str, Any] = {"format": fmt.id, "organ": organ, "year": year}
+    data: dict[str, Any] = {"$schema": SCHEMA_FILE, "format": fmt.id, "organ": organ, "year": year,
+                            "date": signing_date(year, today)}
     for section in fmt.sections:
         if section.key == "overview":
             data["overview"] = [

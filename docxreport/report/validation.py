@@ -52,11 +52,18 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
     (a NaN, a duplicate key) is not repeated.
     """
     data, problems = read_json(source)
+    return check_read((data, problems), read_json(previous) if previous is not None else None)
+
+
+def check_read(read: tuple[Any, list[Problem]], previous: tuple[Any, list[Problem]] | None = None) -> tuple[Any, list[Problem]]:
+    """:func:`check_source` for report data already read: ``read`` (and ``previous``) as
+    :func:`~docxreport.report.jsonfile.read_json` returns them (a reader of other files returns the same)."""
+    data, problems = read[0], list(read[1])
     unreadable = bool(problems) and data is None  # the JSON value null is readable, and validated below
     seen = {p.path for p in problems}  # this file's only: last year's problems must not hide this year's
     last = None
     if previous is not None:
-        last, last_problems = read_json(previous)
+        last, last_problems = previous
         problems.extend(previous_problems(last_problems))
     if unreadable:
         return None, problems

@@ -246,9 +246,17 @@ def _invalid(problems: list[Problem]) -> ApiError:
 
 def _check(body: bytes) -> tuple[Any, list[Problem]]:
     """Read and validate a request body like a report file: (data, problems); 400 when it is not JSON."""
-    from ..report.validation import check_source
+    from ..sources import WrongKindError, check_data
 
-    data, problems = check_source(body)
+    try:
+        data, problems = check_data(body, "请求正文")
+    except WrongKindError as exc:  # a Word file, a PDF … posted as report data
+        from ..filetypes import describe
+        from ..sources import spaced
+
+        advice = "；要读取其中的数据请用 POST /v1/extract" if exc.kind == "docx" else "；报告数据应为 JSON"
+        raise ApiError(415, "unsupported-media-type", "不支持的内容类型",
+                       f"请求正文是{spaced(describe(exc.kind))}，不是报告数据{advice}") from None
     if data is None and any(p.line is not None for p in problems):  # not JSON at all (null is JSON)
         raise _unreadable(problems)
     return data, problems

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -243,21 +241,21 @@ class JobPool:
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MEDIA_TYPE = "application/pdf"
 
-_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 def report_file_name(data: Mapping[str, Any], suffix: str) -> str:
     """The download name of a report: ``某某县自然资源局2024年政府信息公开工作年度报告.docx``.
 
-    Path separators, characters Windows forbids, control and format characters are removed and the length
-    is bounded, so the name is safe to save as it is on any system.
+    Made safe by the same function as ``batch`` output names (:func:`docxreport.outputs.safe_name`): no path
+    separators, characters Windows forbids, control, format or line-separator characters, bounded length,
+    so the name is safe to save as it is on any system.
     """
+    from ..outputs import safe_name
+
     organ = str(data.get("organ", "")).strip()
     year = data.get("year")
     stem = f"{organ}{year}年政府信息公开工作年度报告" if isinstance(year, int) else f"{organ}政府信息公开工作年度报告"
-    stem = "".join(c for c in unicodedata.normalize("NFC", stem) if unicodedata.category(c) not in ("Cf", "Co", "Cs"))
-    stem = _UNSAFE_IN_NAMES.sub("", stem).strip(" .")[:80] or "report"
-    return stem + suffix
+    return safe_name(stem) + suffix
 
 
 def content_disposition(file_name: str, fallback: str = "report") -> str:
