@@ -6,6 +6,7 @@ else that exists — report data a clerk typed (JSON is never assumed to be ours
 in Word or WPS, another program's file — is kept, with a message, unless ``--force`` is given. The input of
 a command is never overwritten, ``--force`` or not.
 
+A generated web page ends in an HTML comment with the digest of the bytes before it, for the same purpose.
 A generated .docx is recognised by a seal in its zip comment: ``docxreport`` and a digest of every byte of
 the package before it. Word, WPS and LibreOffice write a new package when they save, without the comment; an
 editor that kept the comment would still change the bytes the digest covers. A zip comment is part of the zip
@@ -77,6 +78,21 @@ def seal(document: bytes) -> bytes:
     return body + len(tag).to_bytes(2, "little") + tag
 
 
+_HTML_SEAL = re.compile(rb"<!-- docxreport ([0-9a-f]{32}) -->\n?")
+
+
+def seal_html(text: str) -> bytes:
+    """A web page docxreport wrote, as UTF-8 bytes ending in a comment with the digest of the bytes before it."""
+    body = text.encode("utf-8")
+    return body + b"<!-- docxreport " + hashlib.sha256(body).hexdigest()[:32].encode("ascii") + b" -->\n"
+
+
+def _html_sealed(raw: bytes) -> bool:
+    at = raw.rfind(b"<!-- docxreport ")
+    match = _HTML_SEAL.fullmatch(raw, at) if at >= 0 else None
+    return match is not None and hashlib.sha256(raw[:at]).hexdigest()[:32].encode("ascii") == match.group(1)
+
+
 def is_sealed(raw: bytes) -> bool:
     """True when ``raw`` is a package :func:`seal` made and not a byte of it changed since."""
     at = _eocd(raw)
@@ -105,6 +121,8 @@ def is_own_output(path: str | os.PathLike[str]) -> bool:
     kind = sniff(raw, os.fspath(path))
     if kind == "docx":
         return is_sealed(raw)
+    if kind == "html":
+        return _html_sealed(raw)
     if kind == "json":
         from .report.schema import load_schema
 

@@ -144,3 +144,28 @@ def test_render_html_validates_first_and_writes_atomically(tmp_path: Path) -> No
         docxreport.render_html(broken, tmp_path / "broken.html")
     assert any(p.rule == "row_total" for p in caught.value.problems)
     assert not (tmp_path / "broken.html").exists()
+
+
+def _cli(*args: str, cwd: Path) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "docxreport", "render", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_render_command_writes_a_page_by_extension_and_follows_the_overwrite_rule(tmp_path: Path) -> None:
+    example = str(ROOT / "examples" / "county-bureau-2024.json")
+    done = _cli(example, "-o", "report.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = lxml.html.fromstring((tmp_path / "report.html").read_bytes())
+    assert len(page.findall(".//table")) == 3 and page.find(".//title").text.startswith("某某县自然资源局")
+    again = _cli(example, "-o", "report.html", cwd=tmp_path)
+    assert again.returncode == 0 and "已替换" in again.stderr  # our own, unchanged page is replaced
+    (tmp_path / "edited.html").write_text("<p>网站编辑改过的页面</p>", encoding="utf-8")
+    kept = _cli(example, "-o", "edited.html", cwd=tmp_path)
+    assert kept.returncode == 2 and "不会覆盖" in kept.stderr
+    assert (tmp_path / "edited.html").read_text(encoding="utf-8") == "<p>网站编辑改过的页面</p>"
+    fragment = _cli(example, "-o", "fragment.html", "--fragment", cwd=tmp_path)
+    assert fragment.returncode == 0 and (tmp_path / "fragment.html").read_text(encoding="utf-8").startswith("<article")
+    wrong = _cli(example, "-o", "report.docx", "--fragment", cwd=tmp_path)
+    assert wrong.returncode == 2 and "--fragment" in wrong.stderr and not (tmp_path / "report.docx").exists()

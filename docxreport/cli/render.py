@@ -15,16 +15,17 @@ from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _office, _replacing, 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("input_file", metavar="INPUT", type=click.Path(allow_dash=True))
-@click.option("-o", "--output", type=click.Path(allow_dash=True), help="输出的 .docx（默认与输入同名、同目录；- 表示标准输出）。")
+@click.option("-o", "--output", type=click.Path(allow_dash=True), help="输出文件：.docx（Word，默认与输入同名、同目录）或 .html/.htm（网页）；- 表示标准输出（.docx）。")
 @click.option("--template", type=click.Path(dir_okay=False), help="使用本单位的 .docx 模板（docxtpl 标签），默认为内置国家格式模板。")
 @click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="official：仿宋_GB2312 等公文字体；windows：仿宋/楷体/黑体/宋体（未安装 GB2312 字体的电脑）。")
 @click.option("--previous", type=click.Path(), help="上年报告的 JSON，渲染前一并核对跨年度规则。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转为 PDF，写在 .docx 旁边（同名，扩展名 .pdf）。")
+@click.option("--fragment", is_flag=True, help="与 -o 某.html 同用：只输出报告正文（<article>，样式写在元素上），便于粘贴到网站内容管理系统的编辑器。")
 @click.option("--force", is_flag=True, help="覆盖已存在的、不是本工具生成（或生成后改过）的输出文件。")
 @click.option("--allow-errors", is_flag=True, help="统计表勾稽关系有错误时仍按原样生成（如存档已发布的报告）：列出每处错误，退出码为 1。数据格式错误时仍不生成。")
 def render(input_file: str, output: str | None, template: str | None, fonts: str, previous: str | None, pdf: bool,
-           force: bool, allow_errors: bool) -> None:
-    """把报告 JSON 生成为 Word 文档（.docx）。先校验，有错误时不生成任何文件。
+           fragment: bool, force: bool, allow_errors: bool) -> None:
+    """把报告 JSON 生成为 Word 文档（.docx）或网页（.html）。先校验，有错误时不生成任何文件。
 
     \b
     INPUT 为报告 JSON，- 表示从标准输入读取（此时默认写到标准输出）。
@@ -43,6 +44,8 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
       docxreport render report.json --template 本单位模板.docx
       cat report.json | docxreport render - -o - > report.docx
       docxreport render report.json -o report.docx --pdf
+      docxreport render report.json -o report.html
+      docxreport render report.json -o 正文.html --fragment
       docxreport render 已发布-2023.json --allow-errors
     """
     from ..docx.renderer import DEFAULT_RENDERER, build_context
@@ -65,6 +68,11 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
 
     if output is None:
         output = "-" if input_file == "-" else str(Path(input_file).with_suffix(".docx"))
+    web_page = output != "-" and Path(output).suffix.lower() in (".html", ".htm")
+    if web_page and (pdf or template):
+        _fail("网页（.html）不使用 --pdf 和 --template：请分别生成 .docx 和 .html")
+    if fragment and not web_page:
+        _fail("--fragment 只用于网页输出：请用 -o 某.html")
     if output == "-" and sys.stdout.isatty():
         _fail("不会把 .docx 写到终端：请用 -o 指定输出文件")
     office = _office() if pdf else None
@@ -83,17 +91,23 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         pdf_replaced = True
 
     try:
-        if has_errors(problems):  # --allow-errors, and every error a consistency rule: laid out as given
-            prepared = DEFAULT_RENDERER.prepare(template, fonts)
-            document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # schema-valid
+        if web_page:
+            from ..html.writer import write_html
+            from ..outputs import seal_html
+
+            write_atomic(output, seal_html(write_html(data, fragment=fragment)))  # validated above
         else:
-            document = DEFAULT_RENDERER.render(data, template=template, fonts=fonts)
-        document = seal(document)  # type: ignore[arg-type]
-        if output == "-":
-            sys.stdout.buffer.write(document)
-            sys.stdout.buffer.flush()
-        else:
-            write_atomic(output, document)
+            if has_errors(problems):  # --allow-errors, and every error a consistency rule: laid out as given
+                prepared = DEFAULT_RENDERER.prepare(template, fonts)
+                document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # schema-valid
+            else:
+                document = DEFAULT_RENDERER.render(data, template=template, fonts=fonts)
+            document = seal(document)  # type: ignore[arg-type]
+            if output == "-":
+                sys.stdout.buffer.write(document)
+                sys.stdout.buffer.flush()
+            else:
+                write_atomic(output, document)
     except InvalidReportError as exc:
         click.echo(report_text(name, exc.problems), err=True)
         sys.exit(EXIT_PROBLEMS)
