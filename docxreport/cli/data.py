@@ -74,13 +74,14 @@ def schema(output: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件。")
 def init(organ: str, year: int, output: str | None, force: bool) -> None:
-    """生成一份完整的报告 JSON 骨架：统计表全部为 0，各部分带待填写的占位段落。
+    """生成一份完整的报告 JSON 骨架（-o 以 .xlsx 结尾时为 Excel 工作簿）：统计表全部为 0，各部分带待填写的占位段落。
 
     骨架本身即可通过校验；按实际情况替换占位文字、填写数字后即可生成报告。
 
     \b
     示例：
       docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.json
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.xlsx
     """
     from ..report.schema import schema_problems
     from ..report.skeleton import skeleton
@@ -91,13 +92,18 @@ def init(organ: str, year: int, output: str | None, force: bool) -> None:
         click.echo(report_text("--organ", problems), err=True)
         sys.exit(EXIT_PROBLEMS)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    content = text.encode("utf-8")
+    if output and Path(output).suffix.lower() == ".xlsx":  # the same skeleton as an Excel workbook
+        from ..xlsx.writer import write_workbook
+
+        content = write_workbook(data)
     if not output:
         click.echo(text, nl=False)
         return
     if Path(output).exists() and not force:
         _fail(f"{output}: 文件已存在（如需覆盖请加 --force）")
     try:
-        write_atomic(output, text.encode("utf-8"))
+        write_atomic(output, content)
     except ReportFileError as exc:
         _fail(str(exc))
     click.echo(f"已生成 {output}", err=True)

@@ -43,8 +43,11 @@ _DATE_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|�
 _TITLE = re.compile(r"^标题第\s*([一二三1-3])\s*行$")
 
 
-def _open(source: DocxSource) -> Any:
-    name = source_name(source, "<工作簿>")
+def _open(source: DocxSource, name: str) -> Any:
+    if isinstance(source, bytes):  # so that the package check names the file too
+        named = io.BytesIO(source)
+        named.name = name  # type: ignore[attr-defined]
+        source = named
     raw = read_package(source, "工作簿", "xl/workbook.xml", "不是 Excel 工作簿：缺少 xl/workbook.xml", NotAReportError)
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         for info in archive.infolist():
@@ -130,10 +133,13 @@ def _grid(ws: Worksheet, rows: int, columns: int) -> tuple[list[Cell], set[tuple
     for (r, c), (rs, cs) in spans.items():
         if r <= bottom and c <= right:
             bottom, right = max(bottom, r + rs - 1), max(right, c + cs - 1)
-    top = min(r for r, _ in used)
+    top, left = min(r for r, _ in used), min(c for _, c in used)
+    for (r, c), (rs, cs) in spans.items():  # a merged range whose text is elsewhere than its first cell
+        if top <= r <= bottom and c < left <= c + cs - 1:
+            left = c
     cells = []
     for r in range(top, min(bottom, rows) + 1):
-        for c in range(1, min(right, columns) + 1):
+        for c in range(left, min(right, columns) + 1):
             if (r, c) in covered:
                 continue
             rs, cs = spans.get((r, c), (1, 1))
@@ -333,16 +339,16 @@ def _ordered(data: dict[str, Any], fmt: Format) -> dict[str, Any]:
     return {k: data[k] for k in order if k in data}
 
 
-def read_workbook(source: DocxSource) -> tuple[dict[str, Any], list[Problem]]:
+def read_workbook(source: DocxSource, name: str | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """Read a workbook (ours, or any in the national layout) into report data.
 
-    Returns ``(data, problems)`` like :func:`docxreport.extract`: totals computed where the workbook has a
+    ``name`` names the file in messages (default: the path). Returns ``(data, problems)`` like :func:`docxreport.extract`: totals computed where the workbook has a
     formula, as written where it has a number; problems name the sheet and cell (``表三!E12``). Raises
     :class:`~docxreport.errors.NotAReportError` for a file that is no workbook or holds no report.
     """
     fmt = load_format()
-    name = source_name(source, "<工作簿>")
-    wb = _open(source)
+    name = name or source_name(source, "<工作簿>")
+    wb = _open(source, name)
     sheets = _Sheets(wb, fmt)
     if sheets.info is None and sheets.text is None and not sheets.tables:
         raise NotAReportError(f"{name}: 不是年度报告工作簿：没有找到“基本信息”“正文”工作表，也没有找到统计表")
