@@ -202,6 +202,8 @@ def _read_info(ws: Worksheet, fmt: Format, result: Reading) -> None:
         if label == "机关名称":
             if value is not None and str(value).strip():
                 result.data["organ"] = cell_value_text(value)
+            else:
+                result.error(("organ",), "blank_cell", f"{where}: 机关名称为空白", cell=where)
         elif label == "报告年度":
             text = cell_value_text(value).strip()
             if re.fullmatch(r"\d{4}", text):
