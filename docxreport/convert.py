@@ -93,4 +93,4 @@ def convert(source: Source, target: Target, name: str = "<报告>") -> Converted
         raise ReportFileError(str(exc)) from None
 
 
-__all__ = ["Converted", "TARGETS", "Target", "convert", "read_any"]
+__all__ = ["TARGETS", "Converted", "Target", "convert", "read_any"]

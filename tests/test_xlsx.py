@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from openpyxl.utils import get_column_letter
+from test_extract_roundtrip import reports
 
 import docxreport
 from docxreport.convert import convert
@@ -30,7 +31,6 @@ from docxreport.tables import TABLE_NAMES
 from docxreport.xlsx.layout import GRID_TOP, TEXT_COLUMNS
 from docxreport.xlsx.reader import read_workbook
 from docxreport.xlsx.writer import write_workbook
-from test_extract_roundtrip import reports
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -248,7 +248,7 @@ def test_errors_name_the_sheet_and_cell(data: dict[str, Any]) -> None:
         wb["表二"]["C5"] = "许多"
         wb["表四"]["B5"] = 1.5
 
-    got, problems = read_workbook(_edited(data, edit))
+    _, problems = read_workbook(_edited(data, edit))
     errors = {p.details["cell"]: p for p in problems if p.severity == "error"}
     assert set(errors) == {"表三!E12", "表二!C5", "表四!B5"}
     assert errors["表三!E12"].message == "表三!E12“十二”不是数字"

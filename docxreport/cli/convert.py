@@ -33,7 +33,8 @@ def convert(source: str, output: str) -> None:
       docxreport convert report-2024.xlsx -o report-2024.json
       docxreport convert 2023年报告.docx -o report-2023.xlsx
     """
-    from ..convert import TARGETS, convert as convert_data
+    from ..convert import TARGETS
+    from ..convert import convert as convert_data
 
     to_stdout = output == "-"
     target = "json" if to_stdout else TARGETS.get(Path(output).suffix.lower())

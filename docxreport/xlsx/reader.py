@@ -12,6 +12,7 @@ sheets are found by their content and read back exactly.
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 import zipfile
@@ -28,9 +29,14 @@ from ..errors import NotAReportError
 from ..format import Format, load_format
 from ..problems import Problem
 from ..report import rules
-from ..tables import TABLE_NAMES, Cell, FoundTable, Reading, classify, normal_label, read_tables, section_key
+from ..tables import Cell, FoundTable, Reading, classify, normal_label, read_tables
 from .layout import (
-    INFO_LABELS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, MAX_TEXT_ROWS, TEXT_COLUMNS, TITLE_LABEL, narrative_sections,
+    INFO_LABELS,
+    MAX_TABLE_COLUMNS,
+    MAX_TABLE_ROWS,
+    MAX_TEXT_ROWS,
+    TEXT_COLUMNS,
+    narrative_sections,
     quote_sheet,
 )
 
@@ -57,7 +63,7 @@ def _open(source: DocxSource, name: str) -> Any:
         with warnings.catch_warnings():  # openpyxl warns about extensions it drops (conditional formats …)
             warnings.simplefilter("ignore")
             return load_workbook(io.BytesIO(raw), data_only=False, read_only=False)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged package
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged package
         raise NotAReportError(f"{name}: 无法打开工作簿（{type(exc).__name__}）") from None
 
 
@@ -65,12 +71,12 @@ def _address(ws: Worksheet, row: int, col: int) -> str:
     return f"{quote_sheet(ws.title)}!{get_column_letter(col)}{row}"
 
 
-def _number_text(value: float | int) -> str:
+def _number_text(value: float) -> str:
     """A number as the grid reader reads text: integral floats as integers, fractions as their shortest
     decimal (a float that is a decimal of at most 6 places plus binary noise is that decimal)."""
     if isinstance(value, int):
         return str(value)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         return str(value)
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))

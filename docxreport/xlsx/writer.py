@@ -19,7 +19,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -28,7 +28,14 @@ from ..format import CellSpec, Format, Table, load_format
 from ..report import rules
 from ..tables import TABLE_NAMES
 from .layout import (
-    CELL_TEXT_MAX, GRID_TOP, INFO_LABELS, INFO_SHEET, TEXT_COLUMNS, TEXT_SHEET, TITLE_LABEL, narrative_sections,
+    CELL_TEXT_MAX,
+    GRID_TOP,
+    INFO_LABELS,
+    INFO_SHEET,
+    TEXT_COLUMNS,
+    TEXT_SHEET,
+    TITLE_LABEL,
+    narrative_sections,
     table_sections,
 )
 
@@ -115,9 +122,7 @@ def _formula(check: rules.Check, where: Mapping[str, str]) -> str:
 
     def next_to(a: str, b: str) -> bool:
         (ca, ra), (cb, rb) = split(a), split(b)
-        from openpyxl.utils import column_index_from_string as index
-
-        return (ra == rb and index(cb) == index(ca) + 1) or (ca == cb and rb == ra + 1)
+        return (ra == rb and column_index_from_string(cb) == column_index_from_string(ca) + 1) or (ca == cb and rb == ra + 1)
 
     direction: str | None = None
     for ref in refs[1:]:
@@ -213,7 +218,6 @@ def _table_sheet(wb: Workbook, table: Table, heading: str, data: Mapping[str, An
     ws.print_area = f"A1:{last}{bottom}"
     _fit_width(ws, landscape=columns > 10)
     _protect(ws)
-    ws.freeze_panes = None
 
 
 def sum_of(check: rules.Check, data: Mapping[str, Any]) -> Any:
@@ -348,7 +352,8 @@ def _text_sheet(wb: Workbook, data: Mapping[str, Any], fmt: Format) -> None:
 
 
 def write_workbook(data: Mapping[str, Any], fmt: Format | None = None) -> bytes:
-    """The workbook (.xlsx bytes) of report ``data``.
+    """The workbook (.xlsx bytes) of report ``data`` (valid against the schema; consistency problems are
+    kept as they are).
 
     Absent totals become formulas; a stated total that does not add up is written as the number it is, so
     that reading the workbook back reports it just as validating the data does. Raises
