@@ -20,9 +20,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from lxml import etree
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.utils.cell import range_boundaries
 
 from ..archive import DocxSource, read_package, source_name
 from ..errors import NotAReportError
@@ -45,11 +46,46 @@ __all__ = ["read_workbook"]
 #: A worksheet part larger than this is not a report's sheet (ours are tens of kilobytes).
 MAX_SHEET_BYTES = 16 * 1024 * 1024
 
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _DATE_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
 _TITLE = re.compile(r"^标题第\s*([一二三1-3])\s*行$")
 
 
-def _open(source: DocxSource, name: str) -> Any:
+class _Sheet:
+    """A worksheet's values within the bounds read, its formula cells and merged ranges."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.values: dict[tuple[int, int], Any] = {}
+        self.formulas: set[tuple[int, int]] = set()
+        self.merges: list[tuple[int, int, int, int]] = []  # min_row, min_col, max_row, max_col
+        self.max_row = 0
+        self.truncated = False
+
+    def value(self, row: int, col: int) -> Any:
+        return self.values.get((row, col))
+
+    def is_formula(self, row: int, col: int) -> bool:
+        return (row, col) in self.formulas
+
+
+def _merges(archive: zipfile.ZipFile, part: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a worksheet part, streamed (the sheet's cells are not kept)."""
+    found = []
+    with archive.open(part) as stream:
+        for _, element in etree.iterparse(stream, tag=f"{{{_MAIN}}}mergeCell", resolve_entities=False, no_network=True):
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref", ""))
+            except (ValueError, TypeError):
+                continue
+            if None not in (min_col, min_row, max_col, max_row):
+                found.append((min_row, min_col, max_row, max_col))
+            element.clear()
+    return found
+
+
+def _open(source: DocxSource, name: str) -> list[_Sheet]:
+    """The workbook's sheets, each read within bounds, in a streaming (read-only) pass."""
     if isinstance(source, bytes):  # so that the package check names the file too
         named = io.BytesIO(source)
         named.name = name  # type: ignore[attr-defined]
@@ -59,15 +95,39 @@ def _open(source: DocxSource, name: str) -> Any:
         for info in archive.infolist():
             if info.filename.startswith("xl/worksheets/") and info.file_size > MAX_SHEET_BYTES:
                 raise NotAReportError(f"{name}: 工作表 {info.filename} 解压后过大（{info.file_size} 字节），拒绝处理")
-    try:
-        with warnings.catch_warnings():  # openpyxl warns about extensions it drops (conditional formats …)
-            warnings.simplefilter("ignore")
-            return load_workbook(io.BytesIO(raw), data_only=False, read_only=False)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged package
-        raise NotAReportError(f"{name}: 无法打开工作簿（{type(exc).__name__}）") from None
+        try:
+            with warnings.catch_warnings():  # openpyxl warns about extensions it drops (conditional formats …)
+                warnings.simplefilter("ignore")
+                wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+                try:
+                    return [_read_sheet(ws, archive) for ws in wb.worksheets if hasattr(ws, "iter_rows")]
+                finally:
+                    wb.close()
+        except Exception as exc:  # noqa: BLE001 - openpyxl and lxml raise many kinds on a damaged package
+            raise NotAReportError(f"{name}: 无法打开工作簿（{type(exc).__name__}）") from None
 
 
-def _address(ws: Worksheet, row: int, col: int) -> str:
+def _read_sheet(ws: Any, archive: zipfile.ZipFile) -> _Sheet:
+    sheet = _Sheet(ws.title)
+    limit = max(MAX_TABLE_ROWS, MAX_TEXT_ROWS + 1)
+    for r, row in enumerate(ws.iter_rows(min_row=1, max_row=limit + 1, max_col=MAX_TABLE_COLUMNS), 1):
+        if r > limit:
+            sheet.truncated = any(c.value is not None for c in row)
+            break
+        for c, cell in enumerate(row, 1):
+            if cell.value is None:
+                continue
+            sheet.values[(r, c)] = cell.value
+            sheet.max_row = r
+            if cell.data_type == "f":
+                sheet.formulas.add((r, c))
+    part = getattr(ws, "_worksheet_path", None)
+    if part:
+        sheet.merges = _merges(archive, part)
+    return sheet
+
+
+def _address(ws: _Sheet, row: int, col: int) -> str:
     return f"{quote_sheet(ws.title)}!{get_column_letter(col)}{row}"
 
 
@@ -103,34 +163,29 @@ def cell_value_text(value: Any) -> str:
     return str(value)
 
 
-def _is_formula(cell: Any) -> bool:
-    return cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type != "s")
-
-
-def _grid(ws: Worksheet, rows: int, columns: int) -> tuple[list[Cell], set[tuple[int, int]], int]:
+def _grid(ws: _Sheet, rows: int, columns: int) -> tuple[list[Cell], set[tuple[int, int]], int]:
     """The sheet's cells within ``rows`` × ``columns`` as grid cells (merged ranges as spans), the positions
     holding formulas, and the sheet's last row with content."""
     spans: dict[tuple[int, int], tuple[int, int]] = {}
     covered: set[tuple[int, int]] = set()
-    for merged in ws.merged_cells.ranges:
-        if merged.min_row > rows or merged.min_col > columns:
+    for min_row, min_col, max_row, max_col in ws.merges:
+        if min_row > rows or min_col > columns:
             continue
-        spans[(merged.min_row, merged.min_col)] = (merged.max_row - merged.min_row + 1, merged.max_col - merged.min_col + 1)
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if (r, c) != (merged.min_row, merged.min_col):
+        spans[(min_row, min_col)] = (max_row - min_row + 1, max_col - min_col + 1)
+        for r in range(min_row, min(max_row, rows) + 1):
+            for c in range(min_col, min(max_col, columns) + 1):
+                if (r, c) != (min_row, min_col):
                     covered.add((r, c))
     texts: dict[tuple[int, int], str] = {}
     formulas: set[tuple[int, int]] = set()
-    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, rows), max_col=min(ws.max_column, columns)):
-        for cell in row:
-            if cell.value is None or (cell.row, cell.column) in covered:
-                continue
-            if _is_formula(cell):
-                formulas.add((cell.row, cell.column))
-                texts[(cell.row, cell.column)] = ""
-            else:
-                texts[(cell.row, cell.column)] = cell_value_text(cell.value)
+    for (r, c), value in ws.values.items():
+        if r > rows or c > columns or (r, c) in covered:
+            continue
+        if ws.is_formula(r, c):
+            formulas.add((r, c))
+            texts[(r, c)] = ""
+        else:
+            texts[(r, c)] = cell_value_text(value)
     used = [p for p, t in texts.items() if t.strip()] + list(formulas)
     if not used:
         return [], formulas, 0
@@ -156,12 +211,12 @@ def _grid(ws: Worksheet, rows: int, columns: int) -> tuple[list[Cell], set[tuple
 class _Sheets:
     """The workbook's sheets sorted by what they hold."""
 
-    def __init__(self, wb: Any, fmt: Format) -> None:
-        self.info: Worksheet | None = None
-        self.text: Worksheet | None = None
-        self.tables: list[tuple[Worksheet, FoundTable, set[tuple[int, int]]]] = []
-        self.other: list[Worksheet] = []
-        for ws in wb.worksheets:
+    def __init__(self, worksheets: list[_Sheet], fmt: Format) -> None:
+        self.info: _Sheet | None = None
+        self.text: _Sheet | None = None
+        self.tables: list[tuple[_Sheet, FoundTable, set[tuple[int, int]]]] = []
+        self.other: list[_Sheet] = []
+        for ws in worksheets:
             if self.info is None and _is_info(ws):
                 self.info = ws
             elif self.text is None and _is_text(ws):
@@ -175,34 +230,33 @@ class _Sheets:
                     self.other.append(ws)
 
 
-def _addresser(ws: Worksheet) -> Any:
+def _addresser(ws: _Sheet) -> Any:
     def address(cell: Cell) -> str:
         return _address(ws, cell.row + 1, cell.col + 1)
 
     return address
 
 
-def _header(ws: Worksheet, columns: int) -> list[str]:
-    return [normal_label(cell_value_text(ws.cell(row=1, column=c).value)) for c in range(1, columns + 1)]
+def _header(ws: _Sheet, columns: int) -> list[str]:
+    return [normal_label(cell_value_text(ws.value(1, c))) for c in range(1, columns + 1)]
 
 
-def _is_info(ws: Worksheet) -> bool:
-    labels = {normal_label(cell_value_text(ws.cell(row=r, column=1).value)) for r in range(1, 12)}
+def _is_info(ws: _Sheet) -> bool:
+    labels = {normal_label(cell_value_text(ws.value(r, 1))) for r in range(1, 12)}
     return {"机关名称", "报告年度"} <= labels
 
 
-def _is_text(ws: Worksheet) -> bool:
+def _is_text(ws: _Sheet) -> bool:
     return _header(ws, len(TEXT_COLUMNS)) == list(TEXT_COLUMNS)
 
 
-def _read_info(ws: Worksheet, fmt: Format, result: Reading) -> None:
+def _read_info(ws: _Sheet, fmt: Format, result: Reading) -> None:
     lines: dict[int, str] = {}
     for r in range(1, 20):
-        label = normal_label(cell_value_text(ws.cell(row=r, column=1).value))
-        cell = ws.cell(row=r, column=2)
+        label = normal_label(cell_value_text(ws.value(r, 1)))
         where = _address(ws, r, 2)
-        value = cell.value
-        if _is_formula(cell):
+        value = ws.value(r, 2)
+        if ws.is_formula(r, 2):
             result.error((INFO_LABELS.get(label, "title"),), "formula", f"{where}: 含有公式，请直接填写内容", cell=where)
             continue
         if label == "机关名称":
@@ -248,7 +302,7 @@ def _read_date(value: Any, where: str, result: Reading) -> None:
     result.error(("date",), "not_a_date", f"{where}: 应为日期（如 2025-01-20），实际为“{text}”", cell=where, found=text)
 
 
-def _read_text(ws: Worksheet, fmt: Format, result: Reading) -> None:
+def _read_text(ws: _Sheet, fmt: Format, result: Reading) -> None:
     """正文: one row per block; a heading's contents follow it one level deeper."""
     names: dict[str, str] = {}
     for key, name in narrative_sections(fmt):
@@ -260,15 +314,14 @@ def _read_text(ws: Worksheet, fmt: Format, result: Reading) -> None:
     section: str | None = None
     stack: list[list[Any]] = []
     last = min(ws.max_row, MAX_TEXT_ROWS + 1)
-    if ws.max_row > MAX_TEXT_ROWS + 1:
+    if ws.truncated:
         result.warn((), "too_many_rows", f"{quote_sheet(ws.title)}: 超过 {MAX_TEXT_ROWS} 行，其后的行未读取")
     for r in range(2, last + 1):
-        cells = [ws.cell(row=r, column=c) for c in range(1, 5)]
-        for cell in cells:
-            if _is_formula(cell):
-                where = _address(ws, cell.row, cell.column)
+        for c in range(1, len(TEXT_COLUMNS) + 1):
+            if ws.is_formula(r, c):
+                where = _address(ws, r, c)
                 result.error((), "formula", f"{where}: 含有公式，请直接填写内容", cell=where)
-        values = [None if _is_formula(c) else c.value for c in cells]
+        values = [None if ws.is_formula(r, c) else ws.value(r, c) for c in range(1, len(TEXT_COLUMNS) + 1)]
         name, level, heading, text = (cell_value_text(v) if v is not None else "" for v in values)
         if not any(x.strip() for x in (name, level, heading, text)):
             continue
@@ -356,8 +409,7 @@ def read_workbook(source: DocxSource, name: str | None = None) -> tuple[dict[str
     """
     fmt = load_format()
     name = name or source_name(source, "<工作簿>")
-    wb = _open(source, name)
-    sheets = _Sheets(wb, fmt)
+    sheets = _Sheets(_open(source, name), fmt)
     if sheets.info is None and sheets.text is None and not sheets.tables:
         raise NotAReportError(f"{name}: 不是年度报告工作簿：没有找到“基本信息”“正文”工作表，也没有找到统计表")
     result = Reading(fmt)
