@@ -427,3 +427,21 @@ def test_a_workbook_that_is_no_report_is_refused(tmp_path: Path) -> None:
         archive.writestr("xl/workbook.xml", "<not-a-workbook")
     result = run("convert", str(zipped), "-o", str(tmp_path / "y.json"))
     assert result.returncode == 2 and "无法打开工作簿" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_oversized_sheet_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    import zipfile
+
+    from docxreport.errors import NotAReportError
+    from docxreport.xlsx.reader import MAX_SHEET_BYTES
+
+    source = io.BytesIO(write_workbook(docxreport.load(EXAMPLES[0])))
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == "xl/worksheets/sheet3.xml":
+                data = data.replace(b"</worksheet>", b"<!--" + b" " * (MAX_SHEET_BYTES + 1) + b"--></worksheet>")
+            out.writestr(info.filename, data)
+    with pytest.raises(NotAReportError, match="xl/worksheets/sheet3.xml 解压后过大"):
+        read_workbook(bomb.getvalue(), "bomb.xlsx")

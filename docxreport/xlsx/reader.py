@@ -43,7 +43,7 @@ from .layout import (
 
 __all__ = ["read_workbook"]
 
-#: A worksheet part larger than this is not a report's sheet (ours are tens of kilobytes).
+#: An XML part (a worksheet, the shared strings) larger than this is not a report's (ours are tens of kilobytes).
 MAX_SHEET_BYTES = 16 * 1024 * 1024
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -93,8 +93,8 @@ def _open(source: DocxSource, name: str) -> list[_Sheet]:
     raw = read_package(source, "工作簿", "xl/workbook.xml", "不是 Excel 工作簿：缺少 xl/workbook.xml", NotAReportError)
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         for info in archive.infolist():
-            if info.filename.startswith("xl/worksheets/") and info.file_size > MAX_SHEET_BYTES:
-                raise NotAReportError(f"{name}: 工作表 {info.filename} 解压后过大（{info.file_size} 字节），拒绝处理")
+            if info.filename.endswith((".xml", ".rels")) and info.file_size > MAX_SHEET_BYTES:  # sheets, shared strings …
+                raise NotAReportError(f"{name}: 工作簿部件 {info.filename} 解压后过大（{info.file_size} 字节），拒绝处理")
         try:
             with warnings.catch_warnings():  # openpyxl warns about extensions it drops (conditional formats …)
                 warnings.simplefilter("ignore")
