@@ -42,3 +42,26 @@ def read_docx(source: DocxSource, what: str, error: type[Exception] = TemplateEr
     except zipfile.BadZipFile:
         raise error(f"{name}: 不是有效的 .docx 文件（不是 zip 格式）") from None
     return raw
+
+
+def read_package(source: DocxSource, what: str, required: str, missing: str, error: type[Exception] = TemplateError) -> bytes:
+    """The bytes of an Office Open XML package (a workbook …), after the same checks as :func:`read_docx`:
+    a zip within the part and size bounds, holding the part ``required`` (``missing`` says what it is
+    when it does not)."""
+    name = source_name(source, f"<{what}>")
+    if isinstance(source, bytes):
+        raw = source
+    elif isinstance(source, (str, os.PathLike)):
+        raw = read_input(source, what)
+    else:
+        raw = source.read()
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+                raise error(f"{name}: {what}解压后过大（{len(infos)} 个部件），拒绝处理")
+            if required not in archive.namelist():
+                raise error(f"{name}: {missing}")
+    except zipfile.BadZipFile:
+        raise error(f"{name}: 不是有效的{what}文件（不是 zip 格式）") from None
+    return raw

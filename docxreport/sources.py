@@ -1,7 +1,8 @@
 """Report data from whatever file a user gives where report data is expected (``validate``, ``render``,
 ``batch``, the service): told apart by content, not by name.
 
-JSON is read strictly (:mod:`docxreport.report.jsonfile`). A finished report (Word, PDF, web page) is not
+JSON is read strictly (:mod:`docxreport.report.jsonfile`); an Excel workbook in the national layout
+(:mod:`docxreport.xlsx`) is report data too. A finished report (Word, PDF, web page) is not
 report data: :class:`WrongKindError` says what the file is and which command reads it.
 """
 
@@ -55,13 +56,22 @@ def source_bytes(source: Source) -> bytes:
 
 
 def read_data(source: Source, name: str = "<报告>") -> tuple[Any, list[Problem]]:
-    """Report data from ``source``: ``(data, problems)`` as :func:`docxreport.report.jsonfile.read_json`
-    gives them (``data`` None when unreadable). Raises :class:`WrongKindError` for a file that is
+    """Report data from ``source`` (JSON or a workbook): ``(data, problems)`` as
+    :func:`docxreport.report.jsonfile.read_json` gives them (``data`` None when unreadable); a workbook's
+    problems name the sheet and cell. Raises :class:`WrongKindError` for a file that is
     recognisably something else (a Word document, a PDF, a web page)."""
     raw = source_bytes(source)
     kind = sniff(raw, name)
     if kind in ("json", "text", "empty", "unknown"):  # text and unknown bytes: the JSON reader says what is wrong
         return parse_json(raw)
+    if kind == "xlsx":  # a workbook in the national layout: its problems name the sheet and cell
+        from .errors import NotAReportError
+        from .xlsx.reader import read_workbook
+
+        try:
+            return read_workbook(raw, name)
+        except NotAReportError as exc:
+            raise ReportFileError(str(exc)) from None
     raise WrongKindError(name, kind)
 
 

@@ -78,7 +78,7 @@ def schema(output: str | None, force: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="写入文件（默认输出到标准输出）。")
 @click.option("--force", is_flag=True, help="覆盖已存在的输出文件（报告数据文件默认不覆盖）。")
 def init(organ: str, year: int, output: str | None, force: bool) -> None:
-    """生成一份完整的报告 JSON 骨架：统计表全部为 0，各部分带待填写的占位段落。
+    """生成一份完整的报告 JSON 骨架（-o 以 .xlsx 结尾时为 Excel 工作簿）：统计表全部为 0，各部分带待填写的占位段落。
 
     骨架可以通过校验（占位段落会作为警告列出）；按实际情况替换占位文字、填写数字后即可生成报告。
     成文日期 date 预填为次年 1 月 31 日（已过则为今天），请按实际修改。
@@ -91,6 +91,7 @@ def init(organ: str, year: int, output: str | None, force: bool) -> None:
     \b
     示例：
       docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.json
+      docxreport init --organ 某某县自然资源局 --year 2024 -o report-2024.xlsx
     """
     from ..report.schema import SCHEMA_FILE, schema_problems
     from ..report.skeleton import skeleton
@@ -101,13 +102,18 @@ def init(organ: str, year: int, output: str | None, force: bool) -> None:
         click.echo(report_text("--organ", problems), err=True)
         sys.exit(EXIT_PROBLEMS)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    content = text.encode("utf-8")
+    if output and Path(output).suffix.lower() == ".xlsx":  # the same skeleton as an Excel workbook
+        from ..xlsx.writer import write_workbook
+
+        content = write_workbook(data)
     if not output:
         click.echo(text, nl=False)
         click.echo(f"提示：编辑器按 \"$schema\" 校验需要同目录下的 {SCHEMA_FILE}（docxreport schema -o {SCHEMA_FILE}）", err=True)
         return
     replaced = _replacing(output, force)
     try:
-        write_atomic(output, text.encode("utf-8"))
+        write_atomic(output, content)
     except ReportFileError as exc:
         _fail(str(exc))
     click.echo(f"{'已替换' if replaced else '已生成'} {output}", err=True)

@@ -145,9 +145,13 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
+#: An Excel workbook in the national layout is report data too (read by content in sources.read_data).
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _require_json(request: Request) -> None:
     kind = _media_type(request)
-    if kind != "application/json" and not (kind.startswith("application/") and kind.endswith("+json")):
+    if kind != "application/json" and not (kind.startswith("application/") and kind.endswith("+json")) and kind != XLSX_MEDIA_TYPE:
         raise ApiError(415, "unsupported-media-type", "不支持的内容类型",
                        f"请求正文应为报告 JSON（Content-Type: application/json），实际为 {kind or '未指定'}")
 
