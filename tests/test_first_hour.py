@@ -44,7 +44,6 @@ WRONG_KINDS = {
     "report.pdf": ("PDF 文件", "docxreport extract"),
     "report.html": ("网页（HTML）", "docxreport extract"),
     "report.doc": ("旧版 Word 文档（.doc）", "docxreport extract"),
-    "data.xlsx": ("Excel 工作簿（.xlsx）", "JSON"),
     "renamed.json": ("Word 文档（.docx）", "docxreport extract"),  # a Word file renamed: told by content
 }
 
@@ -76,6 +75,17 @@ def test_a_document_given_as_report_data_is_named_and_exits_2(command, name, tmp
     assert r.stderr.strip().splitlines() == [f"docxreport: {path}: 这是{' ' * kind[0].isascii()}{kind}，不是报告数据；" + r.stderr.split("不是报告数据；")[1].strip()]
     assert advice in r.stderr and "UTF-8" not in r.stderr and "Traceback" not in r.stderr
     assert sorted(tmp_path.iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_a_workbook_that_is_no_report_is_named_and_exits_2(command, tmp_path):
+    """Workbooks are report data (docxreport.xlsx); an unrelated one is refused by what it lacks."""
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(_xlsx())
+    r = run(command, path, cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{path}: 不是年度报告工作簿" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.xlsx"]
 
 
 def test_validate_json_output_says_it_too(tmp_path, rendered_docx):
