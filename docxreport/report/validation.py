@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import InvalidReportError
 from ..format import load_format
 from ..problems import Problem, Severity
-from . import rules
+from . import narrative, rules
 from .jsonfile import Source, read_json
 from .schema import schema_problems
 
@@ -18,10 +18,14 @@ def validate(data: Any, previous: Any = None) -> list[Problem]:
     ``data`` is the parsed JSON (a dict); ``previous`` optionally last year's report, for the cross-year
     rule. Returns every problem found, errors and warnings, each with its JSON path; an empty list means
     the report is valid. Absent totals are computed, never reported.
+
+    The narrative rules (:mod:`~docxreport.report.narrative`: counts in the text against the tables,
+    placeholders left in, copied text and table 二 continuity against last year) add warnings only.
     """
     fmt = load_format()
     problems = schema_problems(data, fmt)
     problems.extend(rules.check(data, fmt, previous))
+    problems.extend(narrative.check(data, fmt, previous))
     return problems
 
 
