@@ -36,6 +36,8 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _YEAR = re.compile(r"(?<!\d)(\d{4})\s?年")
 _DIGIT = re.compile(r"\d+")
+_DATE = re.compile(r"(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?")
+_AS_OF = ("截至", "截止", "至")
 
 
 @dataclass(frozen=True)
@@ -293,9 +295,10 @@ class _Reader:
                     elif kind == "zero":
                         yield from self._zero_by_word(s, e, clause_of(e.start), events, blocked, part_seen)
                 continue
-            lead = [x for x in lead if x.start >= max(last_end, clause_of(e.start)[0])]
+            lead_start = max(last_end, clause_of(e.start)[0])
+            lead = [x for x in lead if x.start >= lead_start]
             last_end = e.end
-            item = self._attribute(s, e, lead, verbs, blocked)
+            item = self._attribute(s, e, lead_start, lead, verbs, blocked)
             lead = []
             if item is None:
                 continue
@@ -342,7 +345,9 @@ class _Reader:
                         marks.append(m.start())
         return min((begin(p) for p in marks), default=len(s) + 1)
 
-    def _attribute(self, s: str, number: _Event, lead: list[_Event], verbs: dict[str, Item], blocked: int) -> Item | None:
+    def _attribute(self, s: str, number: _Event, lead_start: int, lead: list[_Event], verbs: dict[str, Item], blocked: int) -> Item | None:
+        """The item a number counts: its subject is the nearest before it, and its clause (since the last
+        number) must name the item (a verb, or a subject that is an item itself) with no qualifier."""
         c = self.c
         if number.start >= blocked or self.family is None:
             return None
@@ -352,6 +357,9 @@ class _Reader:
             return None
         if any(self._has(x.word, "skip") or self._has(x.word, "qualifier") for x in lead):
             return None
+        for date in _DATE.finditer(s, lead_start, number.start):
+            if not any(a in s[lead_start:date.start()] for a in _AS_OF):
+                return None  # a count on one day (1月5日收到申请3件), not the year's
         family = c.families[self.family]
         anchored = any(
             (kind == "verb" or (kind == "subject" and family.subject_names_count)) and fam == family.id

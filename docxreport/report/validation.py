@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidReportError
@@ -47,10 +48,15 @@ def previous_problems(problems: list[Problem], severity: Severity | None = None)
     return [Problem(p.path, p.rule, f"上年报告：{p.message}", severity or p.severity, p.line, p.column) for p in problems]
 
 
-def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
+def check_source(
+    source: Source,
+    previous: Source | None = None,
+    read_previous: Callable[[Source], tuple[Any, list[Problem]]] = read_json,
+) -> tuple[Any, list[Problem]]:
     """Read and validate a report file (and last year's): ``(data, problems)``.
 
     ``data`` is None when the text could not be read as JSON; those problems carry a line and column.
+    ``read_previous`` reads last year's report (JSON by default; the CLI passes one that also reads .docx).
 
     Problems found while reading come first; a schema problem at a path the reader already reported
     (a NaN, a duplicate key) is not repeated.
@@ -60,7 +66,7 @@ def check_source(source: Source, previous: Source | None = None) -> tuple[Any, l
     seen = {p.path for p in problems}  # this file's only: last year's problems must not hide this year's
     last = None
     if previous is not None:
-        last, last_problems = read_json(previous)
+        last, last_problems = read_previous(previous)
         problems.extend(previous_problems(last_problems))
     if unreadable:
         return None, problems
