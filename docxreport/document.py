@@ -242,7 +242,8 @@ def _outline(paras: list[Paragraph], path: tuple[str | int, ...], result: Readin
         match = _NUMBER_OF_LEVEL[level].match(para.text.strip())
         number = (_CN_VALUES.get(match.group(1)) if level == 2 else int(match.group(1))) if match else None
         shown = para.text.strip()[:20]
-        written = _LEVEL_NUMBERS[level].match(para.text.strip()).group(0).strip() if _LEVEL_NUMBERS[level].match(para.text.strip()) else ""
+        lead = _LEVEL_NUMBERS[level].match(para.text.strip())
+        written = lead.group(0).strip() if lead else ""
         if level > container.level + 1:
             above = blocks.number_for(fmt.heading_numbering, level - 1, 1)
             result.warn(where, "outline", f"小标题“{shown}”用的是第{level}级序号“{written}”，但它前面没有上一级（“{above}”式）标题", found=shown)

@@ -31,6 +31,8 @@ from .skeleton import PLACEHOLDER
 __all__ = ["Alternative", "Item", "Statement", "check", "statements"]
 
 _PLACEHOLDER_START = PLACEHOLDER.split("{", 1)[0]  # "（请在此填写"
+_SKIPPING = frozenset({"skip", "qualifier"})  # a clause with these words states no table count
+_FULL_WIDTH = re.compile("[０-９]")
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -46,6 +48,7 @@ class Alternative:
 
     label: str
     paths: tuple[str, ...]
+    declared: str = ""  # as the format writes it (``requests.outcomes.withheld.*.total``), for messages
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,12 @@ class _Compiled:
 
     words: re.Pattern[str]  # every known word, longest first
     kinds: dict[str, tuple[tuple[str, str], ...]]  # word → ((kind, family id), ...)
+    kindset: dict[str, frozenset[str]]  # word → its kinds
+    verb_items: dict[tuple[str, str], Item]  # (family id, verb) → the item it names
+    units: tuple[str, ...]
+    zero_triggers: tuple[str, ...]  # words that can state 0 (未收到…, 无…)
+    subject_words: tuple[str, ...]
+    clause_split: re.Pattern[str]
     numbers: re.Pattern[str]
     families: dict[str, _Family]
     sentence_split: re.Pattern[str]
@@ -125,7 +134,7 @@ def _compiled(fmt: Format) -> _Compiled | None:
     families: dict[str, _Family] = {}
     for raw in spec["families"]:
         items = tuple(
-            Item(raw["id"], i["label"], tuple(i["verbs"]), tuple(Alternative(a["label"], tuple(_expand(a["sum"], fmt))) for a in i["accept"]))
+            Item(raw["id"], i["label"], tuple(i["verbs"]), tuple(Alternative(a["label"], tuple(_expand(a["sum"], fmt)), " + ".join(a["sum"])) for a in i["accept"]))
             for i in raw["items"]
         )
         zero = raw.get("zero_item")
@@ -136,6 +145,10 @@ def _compiled(fmt: Format) -> _Compiled | None:
             for word in item.verbs:
                 if ("verb", raw["id"]) not in kinds.get(word, []):
                     add(word, "verb", raw["id"])
+    for word, entries in list(kinds.items()):  # 复议后起诉 names its subject (行政诉讼) as well as the column
+        verb_families = {fam for kind, fam in entries if kind == "verb"}
+        if len(verb_families) == 1 and families[next(iter(verb_families))].subject_names_count:
+            add(word, "subject", next(iter(verb_families)))
     for key, kind in (("exclude", "exclude"), ("skip", "skip"), ("qualifiers", "qualifier"), ("neutral", "neutral")):
         for word in spec[key]:
             add(word, kind)
@@ -151,6 +164,12 @@ def _compiled(fmt: Format) -> _Compiled | None:
     return _Compiled(
         words=re.compile(_alternation(list(kinds))),
         kinds={w: tuple(k) for w, k in kinds.items()},
+        kindset={w: frozenset(kind for kind, _ in k) for w, k in kinds.items()},
+        verb_items={(f.id, v): i for f in families.values() for i in reversed(f.items) for v in i.verbs},
+        units=tuple(spec["units"]),
+        zero_triggers=tuple(spec["zero_words"]) + tuple(spec["negations"]),
+        subject_words=tuple(w for f in spec["families"] for w in f["subjects"]),
+        clause_split=re.compile("[" + re.escape(spec["clause_marks"] + spec["sentence_ends"]) + "]"),
         numbers=numbers,
         families=families,
         sentence_split=re.compile(rf"[^{ends}]+[{ends}]?"),
@@ -259,7 +278,8 @@ class _Reader:
         if len(s) > c.max_sentence:
             self.family = None
             return
-        s = s.translate(_FULL_WIDTH_DIGITS)
+        if _FULL_WIDTH.search(s):
+            s = s.translate(_FULL_WIDTH_DIGITS)
         events: list[_Event] = [_Event(m.start(), m.end(), m.group()) for m in c.words.finditer(s)]
         neutral = [(e.start, e.end) for e in events if self._has(e.word, "neutral")]
         for m in c.numbers.finditer(s):
@@ -308,16 +328,16 @@ class _Reader:
             yield item, e.value, e.end  # type: ignore[misc]
 
     def _has(self, word: str, kind: str) -> bool:
-        return any(k == kind for k, _ in self.c.kinds.get(word, ()))
+        return kind in self.c.kindset.get(word, ())
 
     def _verb_item(self, family: str, word: str) -> Item:
-        return next(i for i in self.c.families[family].items if word in i.verbs)
+        return self.c.verb_items[family, word]
 
     def _negated(self, s: str, start: int) -> bool:
         return any(s[:start].endswith(n) for n in self.c.negations)
 
     def _clause_starts(self, s: str) -> list[int]:
-        return [i + 1 for i, ch in enumerate(s) if ch in self.c.clause_marks]
+        return [m.end() for m in self.c.clause_split.finditer(s)]
 
     def _blocked_from(self, s: str, events: list[_Event], clause_starts: list[int]) -> int:
         """Where the sentence stops being about this organ's counts: from the clause that names another
@@ -355,7 +375,8 @@ class _Reader:
             return None
         if s.startswith(c.not_after_unit, number.end):
             return None
-        if any(self._has(x.word, "skip") or self._has(x.word, "qualifier") for x in lead):
+        kindset = c.kindset
+        if any(not _SKIPPING.isdisjoint(kindset[x.word]) for x in lead):
             return None
         for date in _DATE.finditer(s, lead_start, number.start):
             if not any(a in s[lead_start:date.start()] for a in _AS_OF):
@@ -379,7 +400,7 @@ class _Reader:
         if any(e.value is not None and begin <= e.start < end for e in events):
             return False
         return not any(w in text for w in self.c.zero_spoilers) and not any(
-            self._has(e.word, "skip") or self._has(e.word, "qualifier") for e in events if begin <= e.start < end)
+            not _SKIPPING.isdisjoint(self.c.kindset.get(e.word, ())) for e in events if begin <= e.start < end)
 
     def _zero_by_verb(self, s: str, verb: _Event, family: str, clause: tuple[int, int], events: list[_Event], blocked: int, part_seen: bool) -> Iterator[tuple[Item, int, int]]:
         """``未收到政府信息公开申请``: 0 for the negated verb's item, when the clause names its subject."""
@@ -419,6 +440,14 @@ def _quote(s: str, end: int, limit: int) -> str:
     return ("…" if begin else "") + s[begin:stop] + ("…" if stop < len(s) else "")
 
 
+def _worth_reading(c: _Compiled, text: str) -> bool:
+    """Whether a text can state a count: it has a unit (件), or a word stating 0 and a subject. Plain
+    substring tests (fast): most paragraphs state none."""
+    if any(u in text for u in c.units):
+        return True
+    return any(z in text for z in c.zero_triggers) and any(w in text for w in c.subject_words)
+
+
 def statements(data: Any, fmt: Format) -> list[Statement]:
     """Every count the narrative states about a table item, compared with the table.
 
@@ -428,23 +457,42 @@ def statements(data: Any, fmt: Format) -> list[Statement]:
     c = _compiled(fmt)
     if c is None or not isinstance(data, Mapping):
         return []
-    values = rules._resolve(data, fmt)[0]
     organ = data.get("organ") if isinstance(data.get("organ"), str) else ""
     year = data.get("year") if isinstance(data.get("year"), int) else None
-    out: list[Statement] = []
+    found: list[tuple[tuple[PathPart, ...], str, Item, int]] = []
     for path, context, text in _narrative(data, fmt):
-        if path[-1] == "heading":
-            continue
+        if path[-1] == "heading" or not _worth_reading(c, text):
+            continue  # no count and no "未收到…": nothing stated (most paragraphs)
         reader = _Reader(c, organ, year)  # type: ignore[arg-type]
         reader.context(context)
-        offset_text = text
-        for m in c.sentence_split.finditer(offset_text):
+        for m in c.sentence_split.finditer(text):
             sentence = m.group()
+            if not _worth_reading(c, sentence):
+                reader.context(sentence)  # only its subject matters to the next sentences
+                continue
             for item, stated, end in reader.sentence(sentence):
-                sums = tuple(_sum(values, alt.paths) for alt in item.accept)
-                matched = next((alt for alt, v in zip(item.accept, sums) if v == stated), None)
-                out.append(Statement(path, _quote(sentence, end, c.quote_chars), item, stated, sums, matched))
+                found.append((path, _quote(sentence, end, c.quote_chars), item, stated))
+    if not found:
+        return []
+    values = _table_values(data, fmt, {p for _, _, item, _ in found for alt in item.accept for p in alt.paths})
+    out: list[Statement] = []
+    for path, quote, item, stated in found:
+        sums = tuple(_sum(values, alt.paths) for alt in item.accept)
+        matched = next((alt for alt, v in zip(item.accept, sums) if v == stated), None)
+        out.append(Statement(path, quote, item, stated, sums, matched))
     return out
+
+
+def _table_values(data: Mapping[str, Any], fmt: Format, paths: set[str]) -> Mapping[str, int | None]:
+    """The table cells the statements need; totals left out (they may be) are computed by the rules."""
+    count_max = fmt.limits["count_max"]
+    values: dict[str, int | None] = {}
+    for path in paths:
+        value = rules.get_path(data, path)
+        if not (rules._is_count(value) and 0 <= value <= count_max):
+            return rules._resolve(data, fmt)[0]
+        values[path] = value
+    return values
 
 
 def _sum(values: Mapping[str, int | None], paths: Sequence[str]) -> int | None:
@@ -454,7 +502,7 @@ def _sum(values: Mapping[str, int | None], paths: Sequence[str]) -> int | None:
 
 def _count_problem(st: Statement) -> Problem:
     known = [(alt, v) for alt, v in zip(st.item.accept, st.values) if v is not None]
-    table = "，".join(f"{alt.label}为 {v} 件（{' + '.join(alt.paths) if len(alt.paths) <= 3 else alt.paths[0].rsplit('.', 2)[0] + '.*'}）" for alt, v in known)
+    table = "，".join(f"{alt.label}为 {v} 件（{alt.declared or ' + '.join(alt.paths)}）" for alt, v in known)
     return Problem(
         st.path, "narrative.count",
         f"正文“{st.sentence}”所述{st.item.label} {st.stated} 件与统计表不符：表中{table}",
