@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -533,7 +533,7 @@ def _empty_sections(data: Mapping[str, Any], fmt: Format) -> Iterator[Problem]:
             continue  # absent or of the wrong type: the schema says so
         texts = [re.sub(r"[\s。.！!；;：:、，,]+", "", t) for path, _, t in _texts(data[key], (key,), "") if path[-1] != "heading"]
         said = [t for t in texts if t]
-        if all(t in empty for t in said):
+        if said and all(t in empty for t in said):  # nothing at all is the schema's error
             section = fmt.section(key)
             shown = "、".join(dict.fromkeys(said)) or "空"
             yield Problem((key,), "narrative.empty_section", f"“{section.heading}”只写了“{shown}”：请如实说明（确无内容时也应写明具体情况）", "warning")
@@ -607,12 +607,17 @@ def _copied(data: Mapping[str, Any], previous: Mapping[str, Any], fmt: Format) -
 # --------------------------------------------------------------------------- all of them
 
 
-def check(data: Any, fmt: Format, previous: Any = None) -> Iterator[Problem]:
-    """Yield every narrative warning of ``data`` (and against last year's report, when given). Never an error."""
+def check(data: Any, fmt: Format, previous: Any = None, doubtful: Collection[str] = ()) -> Iterator[Problem]:
+    """Yield every narrative warning of ``data`` (and against last year's report, when given). Never an error.
+
+    ``doubtful`` are the table cells (dotted paths) already reported as wrong: the text is not compared
+    with a table that has one (the clerk fixes the table first; one wrong total gives one message).
+    """
     if not isinstance(data, Mapping):
         return
+    wrong_tables = {path.split(".", 1)[0].split("[", 1)[0] for path in doubtful}
     for st in statements(data, fmt):
-        if st.mismatch:
+        if st.mismatch and not any(p.split(".", 1)[0] in wrong_tables for alt in st.item.accept for p in alt.paths):
             yield _count_problem(st)
     yield from _placeholders(data, fmt)
     yield from _empty_sections(data, fmt)

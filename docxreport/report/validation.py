@@ -26,7 +26,8 @@ def validate(data: Any, previous: Any = None) -> list[Problem]:
     fmt = load_format()
     problems = schema_problems(data, fmt)
     problems.extend(rules.check(data, fmt, previous))
-    problems.extend(narrative.check(data, fmt, previous))
+    wrong = {p.json_path for p in problems if p.severity == "error"}
+    problems.extend(narrative.check(data, fmt, previous, doubtful=wrong))
     return problems
 
 
