@@ -98,6 +98,10 @@ class _Compiled:
     kinds: dict[str, tuple[tuple[str, str], ...]]  # word → ((kind, family id), ...)
     kindset: dict[str, frozenset[str]]  # word → its kinds
     verb_items: dict[tuple[str, str], Item]  # (family id, verb) → the item it names
+    neutral_words: frozenset[str]
+    subjects: re.Pattern[str]  # the subject words alone, to carry a paragraph's subject
+    subject_family: dict[str, str]
+    exclude_words: frozenset[str]
     units: tuple[str, ...]
     zero_triggers: tuple[str, ...]  # words that can state 0 (未收到…, 无…)
     subject_words: tuple[str, ...]
@@ -166,6 +170,10 @@ def _compiled(fmt: Format) -> _Compiled | None:
         kinds={w: tuple(k) for w, k in kinds.items()},
         kindset={w: frozenset(kind for kind, _ in k) for w, k in kinds.items()},
         verb_items={(f.id, v): i for f in families.values() for i in reversed(f.items) for v in i.verbs},
+        neutral_words=frozenset(spec["neutral"]),
+        subjects=re.compile(_alternation([w for w, k in kinds.items() if any(kind in ("subject", "neutral") for kind, _ in k)])),
+        subject_family={w: fam for w, k in kinds.items() for kind, fam in k if kind == "subject"},
+        exclude_words=frozenset(spec["exclude"]),
         units=tuple(spec["units"]),
         zero_triggers=tuple(spec["zero_words"]) + tuple(spec["negations"]),
         subject_words=tuple(w for f in spec["families"] for w in f["subjects"]),
@@ -249,7 +257,7 @@ def _narrative(data: Mapping[str, Any], fmt: Format) -> Iterator[tuple[tuple[Pat
 # --------------------------------------------------------------------------- counts stated in the text
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     start: int
     end: int
@@ -267,10 +275,10 @@ class _Reader:
 
     def context(self, text: str) -> None:
         """Headings above a paragraph: they set its subject (申请办理情况 → requests)."""
-        for m in self.c.words.finditer(text[: self.c.max_sentence]):
-            for kind, family in self.c.kinds[m.group()]:
-                if kind == "subject":
-                    self.family = family
+        for word in reversed(self.c.subjects.findall(text)):
+            if word in self.c.subject_family:  # not a neutral word (规章制度)
+                self.family = self.c.subject_family[word]
+                return
 
     def sentence(self, s: str) -> Iterator[tuple[Item, int, int]]:
         """(item, stated count, end of the number) for each count the sentence states about a table item."""
@@ -281,7 +289,7 @@ class _Reader:
         if _FULL_WIDTH.search(s):
             s = s.translate(_FULL_WIDTH_DIGITS)
         events: list[_Event] = [_Event(m.start(), m.end(), m.group()) for m in c.words.finditer(s)]
-        neutral = [(e.start, e.end) for e in events if self._has(e.word, "neutral")]
+        neutral = [(e.start, e.end) for e in events if e.word in c.neutral_words]
         for m in c.numbers.finditer(s):
             value = int(m.group(1).replace(",", "")) if m.group(1) else chinese_count(m.group(3))
             if value is None or any(a < m.end() and m.start() < b for a, b in neutral):
@@ -290,7 +298,7 @@ class _Reader:
             events.append(_Event(start, m.end(), value=value))
         events.sort(key=lambda e: (e.start, e.value is not None))
         clause_starts = self._clause_starts(s)
-        blocked = self._blocked_from(s, events, clause_starts)
+        blocked = self._blocked_from(s, events, clause_starts, neutral)
 
         def clause_of(pos: int) -> tuple[int, int]:
             i = bisect.bisect_right(clause_starts, pos)
@@ -334,20 +342,19 @@ class _Reader:
         return self.c.verb_items[family, word]
 
     def _negated(self, s: str, start: int) -> bool:
-        return any(s[:start].endswith(n) for n in self.c.negations)
+        return any(s.endswith(n, 0, start) for n in self.c.negations)
 
     def _clause_starts(self, s: str) -> list[int]:
         return [m.end() for m in self.c.clause_split.finditer(s)]
 
-    def _blocked_from(self, s: str, events: list[_Event], clause_starts: list[int]) -> int:
+    def _blocked_from(self, s: str, events: list[_Event], clause_starts: list[int], neutral: list[tuple[int, int]]) -> int:
         """Where the sentence stops being about this organ's counts: from the clause that names another
         subject (网络问政, 信访 …), another office (区教育局) or another year, to the sentence's end."""
         def begin(pos: int) -> int:
             i = bisect.bisect_right(clause_starts, pos)
             return clause_starts[i - 1] if i else 0
 
-        marks = [e.start for e in events if e.value is None and self._has(e.word, "exclude")]
-        neutral = [(e.start, e.end) for e in events if self._has(e.word, "neutral")]
+        marks = [e.start for e in events if e.word in self.c.exclude_words]
         for m in self.c.offices.finditer(s):
             if any(a <= m.start() < b for a, b in neutral):
                 continue
