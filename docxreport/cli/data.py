@@ -48,6 +48,7 @@ def validate(file: str, previous: str | None, output_format: str) -> None:
     示例：
       docxreport validate examples/zhuyangguan-2024.json
       docxreport validate report-2024.json --previous report-2023.json
+      docxreport validate report-2024.json --previous 2023年年度报告.docx
       docxreport validate report.json --format json
     """
     from ..report.validation import check_source

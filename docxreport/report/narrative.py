@@ -31,6 +31,7 @@ from .skeleton import PLACEHOLDER
 __all__ = ["Alternative", "Item", "Statement", "check", "statements"]
 
 _PLACEHOLDER_START = PLACEHOLDER.split("{", 1)[0]  # "（请在此填写"
+_JOINERS = frozenset("，,、和及与共另 \t")
 _SKIPPING = frozenset({"skip", "qualifier"})  # a clause with these words states no table count
 _FULL_WIDTH = re.compile("[０-９]")
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -396,8 +397,19 @@ class _Reader:
         if not anchored:
             return None
         if family.id in verbs:
+            carried = not any(fam == family.id for x in lead for kind, fam in c.kinds[x.word] if kind == "verb")
+            if carried and not self._only_subject(s, lead_start, number.start, lead):
+                return None  # 制发规范性文件2件，清理规范性文件15件: 制发 does not carry over 清理
             return verbs[family.id]
         return next((i for i in family.items if not i.verbs), None)
+
+    def _only_subject(self, s: str, start: int, end: int, lead: list[_Event]) -> bool:
+        """Whether the text before a number holds nothing but subject words and joiners (``，行政规范性文件``),
+        so that the verb before it carries over (制发规章0件，行政规范性文件3件)."""
+        rest = s[start:end]
+        for x in lead:
+            rest = rest.replace(x.word, "")
+        return all(ch in _JOINERS for ch in rest)
 
     def _zero_ok(self, s: str, clause: tuple[int, int], events: list[_Event], blocked: int, part_seen: bool) -> bool:
         begin, end = clause
