@@ -167,6 +167,7 @@ def test_litigation_may_count_both_kinds():
     "推进高效办成一件事，全年认定主动公开属性公文36件。",
     "收到、办结政府信息公开申请分别为52件、49件。",
     "完善规章制度3件。",
+    "全年共制发行政规范性文件3件，清理行政规范性文件15件。",
 ])
 def test_counts_of_other_things_are_not_compared(text):
     assert counts(with_text(text)) == [], text
