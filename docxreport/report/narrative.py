@@ -110,7 +110,6 @@ class _Compiled:
     numbers: re.Pattern[str]
     families: dict[str, _Family]
     sentence_split: re.Pattern[str]
-    clause_marks: frozenset[str]
     negations: tuple[str, ...]
     not_after_unit: tuple[str, ...]
     not_before_number: frozenset[str]
@@ -182,7 +181,6 @@ def _compiled(fmt: Format) -> _Compiled | None:
         numbers=numbers,
         families=families,
         sentence_split=re.compile(rf"[^{ends}]+[{ends}]?"),
-        clause_marks=frozenset(spec["clause_marks"] + spec["sentence_ends"]),
         negations=tuple(spec["negations"]),
         not_after_unit=tuple(spec["not_after_unit"]),
         not_before_number=frozenset(spec["not_before_number"]),
