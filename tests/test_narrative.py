@@ -241,6 +241,35 @@ def test_a_megabyte_paragraph_is_read():
     assert narrative.statements(with_text(one_sentence + "38件"), FMT) == []
 
 
+_LINEAR = r"""
+import dataclasses, re
+from docxreport.format import load_format
+from docxreport.report import narrative
+fmt = load_format()
+compiled = narrative._compiled(fmt)
+patterns = [v for v in vars(compiled).values() if isinstance(v, re.Pattern)]
+patterns += [v for v in vars(narrative).values() if isinstance(v, re.Pattern)]
+N = 200_000
+texts = ["1" * N + "x", "1" + " " * N + "件", "一" * N + "x", "二十" * N, "1," * N, "1,000" * N, "申请" * N,
+         "局" * N, "我局" * N, "2024年" * N, "12月" * N, "，" * N, "未" * N, "行政复议" * N, " " * N + "x"]
+for pattern in patterns:
+    for text in texts:
+        pattern.search(text)
+        for _ in pattern.finditer(text):
+            pass
+for text in texts:  # and the rules themselves, on each as a paragraph
+    list(narrative.check({"overview": [text], "other": [text + "。"]}, fmt, {"overview": [text]}))
+print(len(patterns))
+"""
+
+
+def test_the_patterns_and_rules_are_linear_on_hostile_texts():
+    """Run where a quadratic pattern would take hours: the bound is generous, not a speed target."""
+    done = subprocess.run([sys.executable, "-c", _LINEAR], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout) >= 8
+
+
 # --------------------------------------------------------------------------- no rule ever errs
 
 _WORDS = ["收到", "新收", "受理", "政府信息公开申请", "申请", "上年结转", "办结", "答复", "结转下年度", "予以公开",

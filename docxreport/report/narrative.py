@@ -39,6 +39,7 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _YEAR = re.compile(r"(?<!\d)(\d{4})\s?年")
 _DIGIT = re.compile(r"\d+")
+_PUNCTUATION = re.compile(r"[\s。.！!；;：:、，,]+")
 _DATE = re.compile(r"(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?")
 _AS_OF = ("截至", "截止", "至")
 
@@ -548,7 +549,7 @@ def _empty_sections(data: Mapping[str, Any], fmt: Format) -> Iterator[Problem]:
     for key in spec["sections"]:
         if key not in data or not isinstance(data[key], list):
             continue  # absent or of the wrong type: the schema says so
-        texts = [re.sub(r"[\s。.！!；;：:、，,]+", "", t) for path, _, t in _texts(data[key], (key,), "") if path[-1] != "heading"]
+        texts = [_PUNCTUATION.sub("", t) for path, _, t in _texts(data[key], (key,), "") if path[-1] != "heading"]
         said = [t for t in texts if t]
         if said and all(t in empty for t in said):  # nothing at all is the schema's error
             section = fmt.section(key)
