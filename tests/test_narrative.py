@@ -168,6 +168,8 @@ def test_litigation_may_count_both_kinds():
     "收到、办结政府信息公开申请分别为52件、49件。",
     "完善规章制度3件。",
     "全年共制发行政规范性文件3件，清理行政规范性文件15件。",
+    "无论是主动公开还是依申请公开，均严格落实保密审查。",
+    "依法无偿提供政府信息公开申请服务。",
 ])
 def test_counts_of_other_things_are_not_compared(text):
     assert counts(with_text(text)) == [], text
