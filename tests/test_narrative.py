@@ -306,10 +306,15 @@ def test_no_narrative_rule_ever_yields_an_error(data, previous):
                                        "cross_year.in_force", "cross_year.copied_text"}
 
 
+_KEYS = st.sampled_from(["heading", "text", "body", "overview", "other", "problems", "organ", "year", "requests"])
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4))
+
+
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["heading", "text", "body", "overview", "other", "problems", "organ", "year", "requests"]), inner, max_size=4),
-                    max_leaves=20))
+@given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)), _nested, max_leaves=20))
 def test_narrative_rules_accept_any_shape(data):
     for p in narrative.check(data, FMT, data):
         assert p.severity == "warning"
