@@ -198,6 +198,68 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
     return top
 
 
+_NUMBER_OF_LEVEL = {  # the number itself, by level (level 1 is the section heading)
+    2: re.compile(rf"^[（(]\s*({_CN})\s*[）)]"),
+    3: re.compile(r"^(\d+)"),
+    4: re.compile(r"^[（(]\s*(\d+)\s*[）)]"),
+}
+_CN_VALUES = {blocks.chinese_numeral(n): n for n in range(1, 100)}
+
+
+@dataclass
+class _Outline:
+    """A heading's body while checking the outline: where it is and the last number seen at each level."""
+
+    level: int
+    path: tuple[str | int, ...]
+    children: int = 0
+    last: dict[int, int] = field(default_factory=dict)
+
+
+def _outline(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading, fmt: Format, styled: bool) -> None:
+    """Warn at each heading of a published report whose number is out of order, starts again, or is of
+    another level than its place (a ``1.`` heading straight under ``一、``). Nests exactly like
+    :func:`_blocks`, so the warning's path is the heading's; a report docxreport wrote is numbered by it."""
+    if styled:
+        return
+    root = _Outline(1, path)
+    stack: list[_Outline] = []
+    for para in paras:
+        if not para.text.strip():
+            continue
+        level = _heading_level(para)
+        if level is not None and len(para.text) > 60 and _run_in(para, level, styled) is None:
+            level = None
+        container = stack[-1] if stack else root
+        if level is None:
+            container.children += 1
+            continue
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        container = stack[-1] if stack else root
+        index, container.children = container.children, container.children + 1
+        where = (*container.path, index, "heading")
+        match = _NUMBER_OF_LEVEL[level].match(para.text.strip())
+        number = (_CN_VALUES.get(match.group(1)) if level == 2 else int(match.group(1))) if match else None
+        shown = para.text.strip()[:20]
+        lead = _LEVEL_NUMBERS[level].match(para.text.strip())
+        written = lead.group(0).strip() if lead else ""
+        if level > container.level + 1:
+            above = blocks.number_for(fmt.heading_numbering, level - 1, 1)
+            result.warn(where, "outline", f"小标题“{shown}”用的是第{level}级序号“{written}”，但它前面没有上一级（“{above}”式）标题", found=shown)
+        if number is not None:
+            expected = container.last.get(level, 0) + 1
+            if number != expected:
+                want = blocks.number_for(fmt.heading_numbering, level, expected) if expected < 100 else str(expected)
+                if number == 1:
+                    result.warn(where, "outline", f"小标题“{shown}”的序号又从“{written}”开始，按顺序应为“{want}”", found=shown)
+                else:
+                    result.warn(where, "outline", f"小标题“{shown}”的序号为“{written}”，按顺序应为“{want}”", found=shown)
+            container.last[level] = number
+        if _run_in(para, level, styled) is None:
+            stack.append(_Outline(level, (*container.path, index, "body")))
+
+
 def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_title: str) -> list[Paragraph]:
     """Title lines → organ, year (and title when not the default); returns the paragraphs after them.
     A custom title without the year is completed from the document's title property, which docxreport
@@ -287,6 +349,7 @@ def read_report(document: Document) -> tuple[dict[str, Any], list[Problem]]:
             paras = _signature(paras, result, styled)
         if not section.is_table:
             result.data[section.key] = _blocks(paras, (section.key,), result, styled)
+            _outline(paras, (section.key,), result, fmt, styled)
         elif any(p.text.strip() for p in paras):
             result.warn((section.key,), "extra_text", f"“{section.heading}”下除表格外还有文字：“{next(p.text for p in paras if p.text.strip())[:30]}…”，未读取")
     for section in fmt.sections:

@@ -75,11 +75,36 @@ def read_data(source: Source, name: str = "<报告>") -> tuple[Any, list[Problem
     raise WrongKindError(name, kind)
 
 
+def read_previous(source: Source, name: str = "<上年报告>") -> tuple[Any, list[Problem]]:
+    """Last year's report for the cross-year rules: report data (JSON, a workbook), or the finished report
+    itself (.docx, read back). What reading a finished report met is a warning here: it is last year's, and
+    this year's report is what is being checked."""
+    raw = source_bytes(source)
+    try:
+        return read_data(raw, name)
+    except WrongKindError as wrong:
+        if wrong.kind != "docx":
+            raise
+    import io
+    from dataclasses import replace
+
+    from .docx.reader import extract
+    from .errors import NotAReportError
+
+    document = io.BytesIO(raw)
+    document.name = name  # how the reader's messages name it
+    try:
+        data, problems = extract(document)
+    except NotAReportError as exc:
+        raise ReportFileError(str(exc)) from None
+    return data, [replace(p, severity="warning") for p in problems]
+
+
 def check_data(source: Source, name: str = "<报告>", previous: Source | None = None,
                previous_name: str = "<上年报告>") -> tuple[Any, list[Problem]]:
     """Read report data (and last year's) with :func:`read_data` and validate it: ``(data, problems)`` as
     :func:`docxreport.report.validation.check_source` gives them. Raises :class:`WrongKindError` when
     either file is recognisably something else, :class:`ReportFileError` when it cannot be read."""
     read = read_data(source, name)
-    last = read_data(previous, previous_name) if previous is not None else None
+    last = read_previous(previous, previous_name) if previous is not None else None
     return check_read(read, last)

@@ -97,12 +97,17 @@ def test_validate_json_output_says_it_too(tmp_path, rendered_docx):
                                     "error": f"{path}: 这是 Word 文档（.docx），不是报告数据；要读取其中的数据请用 docxreport extract"}
 
 
-def test_last_years_report_given_as_a_document_is_named(tmp_path, rendered_docx):
+def test_last_years_report_may_be_its_published_docx(tmp_path, rendered_docx):
+    """--previous takes last year's finished .docx too (issue 14): it is read back, not refused."""
     last = tmp_path / "2023.docx"
     last.write_bytes(rendered_docx)
     r = run("validate", EXAMPLE, "--previous", last)
-    assert r.returncode == 2
-    assert f"{last}: 这是 Word 文档（.docx），不是报告数据" in r.stderr
+    assert r.returncode in (0, 1) and "Traceback" not in r.stderr
+    assert "不是报告数据" not in r.stdout + r.stderr
+    pdf = tmp_path / "2023.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    r = run("validate", EXAMPLE, "--previous", pdf)
+    assert r.returncode == 2 and f"{pdf}: 这是 PDF 文件，不是报告数据" in r.stderr
 
 
 def test_batch_names_a_document_among_its_inputs(tmp_path, rendered_docx):

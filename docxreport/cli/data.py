@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ReportFileError
+from ..errors import NotAReportError, ReportFileError
 from ..files import write_atomic
 from ..problems import REPORTERS, has_errors, report_text
 from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _replacing, _source, main
@@ -16,7 +16,7 @@ from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _replacing, _source, 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--previous", "previous", type=click.Path(allow_dash=False), help="上年报告的 JSON，用于核对“上年结转”与上年“结转下年度继续办理”。")
+@click.option("--previous", "previous", type=click.Path(allow_dash=False), help="上年报告（JSON 或 .docx），用于跨年度核对：上年结转、现行有效件数的延续、与上年雷同的文字。")
 @click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="text 供人阅读；json 供 OA 系统解析。")
 def validate(file: str, previous: str | None, output_format: str) -> None:
     """校验报告 JSON：数据格式和统计表的勾稽关系，一次列出全部问题。
@@ -26,16 +26,34 @@ def validate(file: str, previous: str | None, output_format: str) -> None:
     退出码：0 通过（可有警告），1 发现问题，2 文件无法读取。
 
     \b
+    以下核对只给出警告，不影响通过（文字写法各异，宁可不报也不误报）：
+      narrative.count          正文所述件数与统计表不符，例如
+        overview[1].text: 警告：正文“本年度新收政府信息公开申请38件。”所述本年新收
+        政府信息公开申请 38 件与统计表不符：表中本年新收为 40 件（requests.received.total），
+        本年新收加上年结转为 41 件（requests.received.total + requests.carried_over.total）
+        （所述总数含上年结转的也算相符；网络问政、热线、信访、下属单位的件数不比对）
+      narrative.placeholder    仍有“（请在此填写…）”占位文字，例如
+        overview[0].text: 警告：仍是待填写的占位文字“（请在此填写本年度主动公开工作情况。）”
+      narrative.empty_section  第五、六部分只写“无”，例如
+        problems: 警告：“五、存在的主要问题及改进情况”只写了“无”：请如实说明
+      cross_year.in_force      （需 --previous）上年现行有效＋本年制发－本年废止≠本年现行有效，例如
+        proactive.normative_documents.in_force: 警告：行政规范性文件：上年现行有效 10 件
+        + 本年制发 3 件 − 本年废止 1 件 = 12 件，而本年现行有效为 13 件（多 1 件）
+      cross_year.copied_text   （需 --previous）某部分九成以上文字与上年相同，例如
+        overview: 警告：“一、总体情况”有 96% 的文字与上年报告相同（数字除外）
+
+    \b
     示例：
       docxreport validate examples/zhuyangguan-2024.json
       docxreport validate report-2024.json --previous report-2023.json
+      docxreport validate report-2024.json --previous 2023年年度报告.docx
       docxreport validate report.json --format json
     """
     from ..sources import check_data
 
     try:
         _, problems = check_data(_source(file), _display(file), previous, previous or "")
-    except ReportFileError as exc:
+    except (ReportFileError, NotAReportError) as exc:
         if output_format == "json":  # OA systems parse stdout: give them an answer there too
             click.echo(json.dumps({"file": _display(file), "valid": False, "error": str(exc), "problems": []}, ensure_ascii=False, indent=2))
         _fail(str(exc))

@@ -10,7 +10,7 @@ It knows nothing of .docx.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -115,6 +115,7 @@ class Format:
     lists: dict[str, tuple[str, ...]]
     rules: tuple[dict[str, Any], ...]
     variants: dict[str, Any]  # what published reports hold instead of the exact format (for extraction)
+    narrative_rules: dict[str, Any] = field(default_factory=dict)  # warnings on the text (report/narrative.py)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -196,4 +197,5 @@ def load_format(format_id: str = "2021") -> Format:
         lists={k: tuple(v) for k, v in raw["lists"].items()},
         rules=tuple(raw["rules"]),
         variants=raw["variants"],
+        narrative_rules=raw.get("narrative_rules", {}),
     )

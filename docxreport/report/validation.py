@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidReportError
 from ..format import load_format
 from ..problems import Problem, Severity
-from . import rules
+from . import narrative, rules
 from .jsonfile import Source, read_json
 from .schema import schema_problems
 
@@ -18,10 +19,15 @@ def validate(data: Any, previous: Any = None) -> list[Problem]:
     ``data`` is the parsed JSON (a dict); ``previous`` optionally last year's report, for the cross-year
     rule. Returns every problem found, errors and warnings, each with its JSON path; an empty list means
     the report is valid. Absent totals are computed, never reported.
+
+    The narrative rules (:mod:`~docxreport.report.narrative`: counts in the text against the tables,
+    placeholders left in, copied text and table 二 continuity against last year) add warnings only.
     """
     fmt = load_format()
     problems = schema_problems(data, fmt)
     problems.extend(rules.check(data, fmt, previous))
+    wrong = {p.json_path for p in problems if p.severity == "error"}
+    problems.extend(narrative.check(data, fmt, previous, doubtful=wrong))
     return problems
 
 
@@ -43,16 +49,21 @@ def previous_problems(problems: list[Problem], severity: Severity | None = None)
     return [Problem(p.path, p.rule, f"上年报告：{p.message}", severity or p.severity, p.line, p.column) for p in problems]
 
 
-def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
+def check_source(
+    source: Source,
+    previous: Source | None = None,
+    read_previous: Callable[[Source], tuple[Any, list[Problem]]] = read_json,
+) -> tuple[Any, list[Problem]]:
     """Read and validate a report file (and last year's): ``(data, problems)``.
 
     ``data`` is None when the text could not be read as JSON; those problems carry a line and column.
+    ``read_previous`` reads last year's report (JSON by default; :func:`docxreport.sources.check_data` reads any form).
 
     Problems found while reading come first; a schema problem at a path the reader already reported
     (a NaN, a duplicate key) is not repeated.
     """
     data, problems = read_json(source)
-    return check_read((data, problems), read_json(previous) if previous is not None else None)
+    return check_read((data, problems), read_previous(previous) if previous is not None else None)
 
 
 def check_read(read: tuple[Any, list[Problem]], previous: tuple[Any, list[Problem]] | None = None) -> tuple[Any, list[Problem]]:
