@@ -156,7 +156,11 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
         el("w:rPrDefault", None, el("w:rPr", None, fonts(profile.body, latin), el("w:kern", {"w:val": 0}),
             el("w:sz", {"w:val": size}), el("w:szCs", {"w:val": size}),
             el("w:lang", {"w:val": "en-US", "w:eastAsia": "zh-CN", "w:bidi": "ar-SA"}))),
-        el("w:pPrDefault", None, el("w:pPr", None, el("w:spacing", exact)))))
+        # w:overflowPunct on is Word's own default (punctuation may hang into the margin), so Word and WPS
+        # are unchanged; it must be explicit for LibreOffice, whose DOCX import reads an absent element as
+        # "hanging punctuation on" and drops a mark that hangs at the end of a justified line from the PDF
+        # (要求，截至 printed as 要求 / 截至). Explicit, it keeps the mark inside the line instead.
+        el("w:pPrDefault", None, el("w:pPr", None, el("w:overflowPunct", {"w:val": 1}), el("w:spacing", exact)))))
     styles.append(_para_style("Normal", "Normal", _ppr(el("w:spacing", exact), el("w:ind", indent2), el("w:jc", {"w:val": "both"})),
                               _rpr(profile.body, latin, size), based_on=None, default=True))
     styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
