@@ -8,6 +8,7 @@ tree as element text (lxml escapes it); it is never spliced into markup.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -163,7 +164,8 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
         el("w:pPrDefault", None, el("w:pPr", None, el("w:overflowPunct", {"w:val": 1}), el("w:spacing", exact)))))
     styles.append(_para_style("Normal", "Normal", _ppr(el("w:spacing", exact), el("w:ind", indent2), el("w:jc", {"w:val": "both"})),
                               _rpr(profile.body, latin, size), based_on=None, default=True))
-    styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
+    # the title is off the document grid: on it, LibreOffice gives each 22 pt line two grid lines (57.9 pt)
+    styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:snapToGrid", {"w:val": 0}), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
                                                      el("w:jc", {"w:val": "center"})),
                               _rpr(profile.title, latin, layout.title_half_points), next_style="Normal"))
     heading_fonts = (profile.heading1, profile.heading2, profile.body, profile.body)
@@ -400,6 +402,7 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         el("w:tblCellMar", None, el("w:left", {"w:w": 28, "w:type": "dxa"}), el("w:right", {"w:w": 28, "w:type": "dxa"})),
         el("w:tblLook", {"w:val": "0000", "w:firstRow": 0, "w:lastRow": 0, "w:firstColumn": 0, "w:lastColumn": 0, "w:noHBand": 1, "w:noVBand": 1}),
     ), el("w:tblGrid", None, *(el("w:gridCol", {"w:w": w}) for w in widths)))
+    keep = kept_with_next(spec)
     for r, line in enumerate(spec.grid):
         trpr = el("w:trPr", None, el("w:cantSplit"), el("w:trHeight", {"w:val": row_height, "w:hRule": "atLeast"}))
         if r < spec.header_rows:
@@ -408,13 +411,34 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         c = 0
         while c < spec.grid_columns:
             cell = line[c]
-            tr.append(_cell(cell, r, widths, text_of, style))
+            tr.append(_cell(cell, r, widths, text_of, style, r in keep))
             c = cell.right
         tbl.append(tr)
     return tbl
 
 
-def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str) -> etree._Element:
+#: A merged label spanning more rows than this is not held on one page (it could not be: table 三's
+#: 三、本年度办理结果 spans nearly the whole table); smaller groups are.
+KEEP_GROUP_ROWS = 10
+
+
+def kept_with_next(spec: Table) -> set[int]:
+    """Rows whose cell paragraphs keep with the next row, so that no page break falls after them: a row
+    without data (a sub-header such as 第二十条第（五）项 or its column labels) and every row but the last of
+    a merged label of at most :data:`KEEP_GROUP_ROWS` rows (（五）不予处理 with its five rows)."""
+    keep: set[int] = set()
+    last = len(spec.grid) - 1
+    for r, line in enumerate(spec.grid[:-1]):
+        if not any(cell.is_data for cell in line):
+            keep.add(r)
+    for cell in spec.cells:
+        if 1 < cell.rowspan <= KEEP_GROUP_ROWS:
+            keep.update(range(cell.row, min(cell.row + cell.rowspan - 1, last)))
+    return keep
+
+
+def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str,
+          keep_next: bool = False) -> etree._Element:
     tcpr = el("w:tcPr", None, el("w:tcW", {"w:w": sum(widths[cell.col:cell.right]), "w:type": "dxa"}))
     if cell.colspan > 1:
         tcpr.append(el("w:gridSpan", {"w:val": cell.colspan}))
@@ -422,7 +446,80 @@ def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[Ce
         tcpr.append(el("w:vMerge", {"w:val": "restart"}) if row == cell.row else el("w:vMerge"))
     tcpr.append(el("w:vAlign", {"w:val": "center"}))
     text = text_of(cell) if row == cell.row else ""
-    return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else []))
+    return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else [], keep_next=True if keep_next else None))
+
+
+# --------------------------------------------------------------------------- fitting numbers
+
+
+#: Font sizes (half-points) a table number may shrink to, largest first: 10.5, 9, 8, 7 and 6 pt.
+NUMBER_SIZES = (21, 18, 16, 14, 12)
+#: Clear space a number keeps from each cell border, in twips (1 pt).
+NUMBER_CLEARANCE = 20
+_NUMBER_ADVANCE = {".": 0.25, ",": 0.25, "-": 0.333, "%": 0.833}  # em; digits are 0.5 em in Times New Roman
+# elements that come after w:sz/w:szCs in w:rPr (ECMA-376 CT_RPr order)
+_AFTER_SIZE = {qn(f"w:{t}") for t in ("highlight", "u", "effect", "bdr", "shd", "fitText", "vertAlign", "rtl", "cs",
+                                      "em", "lang", "eastAsianLayout", "specVanish", "oMath")}
+
+
+def number_width(text: str, half_points: int) -> float:
+    """Width of a number in twips in a Times-metric face (digits half an em)."""
+    return sum(_NUMBER_ADVANCE.get(ch, 0.5 if ch.isdigit() else 1.0) for ch in text) * half_points * 10
+
+
+def _cell_margin(tc: etree._Element, tbl_margins: dict[str, int], side: str) -> int:
+    node = tc.find(f"{qn('w:tcPr')}/{qn('w:tcMar')}/{qn('w:' + side)}")
+    if node is not None and (node.get(qn("w:type")) or "dxa") == "dxa":
+        return int(node.get(qn("w:w"), "0"))
+    return tbl_margins[side]
+
+
+def fit_numbers(root: etree._Element, half_points: int = 21) -> int:
+    """Shrink, in :data:`NUMBER_SIZES` steps, the text of every table cell that holds one number too wide
+    for its cell (``w:tcW`` less the cell margins and :data:`NUMBER_CLEARANCE` each side) at ``half_points``
+    (the table text size), so that it prints on one line. Returns how many cells changed."""
+    number = re.compile(r"^-?[0-9][0-9.,%]*$")
+    changed = 0
+    for tbl in root.iter(qn("w:tbl")):
+        margins = {"left": 108, "right": 108}
+        for side in margins:
+            node = tbl.find(f"{qn('w:tblPr')}/{qn('w:tblCellMar')}/{qn('w:' + side)}")
+            if node is not None:
+                margins[side] = int(node.get(qn("w:w"), "0"))
+        for tc in tbl.iter(qn("w:tc")):
+            if tc.find(f".//{qn('w:tbl')}") is not None:
+                continue
+            width_node = tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}")
+            if width_node is None or (width_node.get(qn("w:type")) or "dxa") != "dxa":
+                continue
+            text = "".join(t.text or "" for t in tc.iter(qn("w:t"))).strip()
+            if not number.match(text):
+                continue
+            room = int(width_node.get(qn("w:w"), "0")) - _cell_margin(tc, margins, "left") - _cell_margin(tc, margins, "right") - 2 * NUMBER_CLEARANCE
+            if number_width(text, half_points) <= room:
+                continue
+            size = next((s for s in NUMBER_SIZES if s < half_points and number_width(text, s) <= room), NUMBER_SIZES[-1])
+            for run in tc.iter(qn("w:r")):
+                _set_size(run, size)
+            changed += 1
+    return changed
+
+
+def _set_size(run: etree._Element, half_points: int) -> None:
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = el("w:rPr")
+        run.insert(0, rpr)
+    for tag in ("w:sz", "w:szCs"):
+        for node in rpr.findall(qn(tag)):
+            rpr.remove(node)
+    sizes = [el("w:sz", {"w:val": half_points}), el("w:szCs", {"w:val": half_points})]
+    later = next((child for child in rpr if child.tag in _AFTER_SIZE), None)
+    for node in sizes:
+        if later is None:
+            rpr.append(node)
+        else:
+            later.addprevious(node)
 
 
 # --------------------------------------------------------------------------- reading

@@ -12,13 +12,16 @@ uses one per process, :data:`DEFAULT_RENDERER`.
 from __future__ import annotations
 
 import functools
+import io
 import os
+import zipfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from lxml import etree
 from markupsafe import Markup, escape
 
 from ..archive import read_docx
@@ -32,6 +35,7 @@ from ..report.validation import validate
 from ..tables import format_fee
 from . import ooxml
 from .template import TEMPLATE_FILE
+from .zipparts import deflate, write_zip
 
 if TYPE_CHECKING:
     from .prepared import PreparedTemplate
@@ -109,6 +113,35 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Ma
         else:
             context[section.key] = _narrative(list(blocks.paragraphs(full[section.key], fmt.heading_numbering)), styles)
     return context
+
+
+#: Values this long may not fit the narrowest data cell at the table size (four digits always fit).
+_WIDE_VALUE = 5
+
+
+def _has_wide_values(context: Mapping[str, Any]) -> bool:
+    def wide(node: Any) -> bool:
+        if isinstance(node, Mapping):
+            return any(wide(v) for v in node.values())
+        return isinstance(node, (int, str)) and not isinstance(node, bool) and len(str(node)) >= _WIDE_VALUE
+    return any(wide(context[key]) for key in context if isinstance(context[key], Mapping))
+
+
+def fit_table_numbers(document: bytes) -> bytes:
+    """The .docx with every table number too wide for its cell set smaller, so it prints on one line
+    (:func:`docxreport.docx.ooxml.fit_numbers`). Only the document part changes; the others keep their bytes."""
+    with zipfile.ZipFile(io.BytesIO(document)) as package:
+        infos = package.infolist()
+        root = etree.fromstring(package.read("word/document.xml"))
+        if not ooxml.fit_numbers(root):
+            return document
+        members = []
+        for info in infos:
+            data = package.read(info)
+            if info.filename == "word/document.xml":
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            members.append(deflate(info.filename, data, 1 if info.filename == "word/document.xml" else 6))
+    return write_zip(members)
 
 
 # --------------------------------------------------------------------------- templates
@@ -212,7 +245,10 @@ class Renderer:
         if has_errors(problems):
             raise InvalidReportError(problems)
         prepared = self.prepare(template, fonts)
-        document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # validated above
+        context = build_context(data, styles=prepared.style_ids)
+        document = prepared.render(context, trusted=True)  # validated above
+        if _has_wide_values(context):
+            document = fit_table_numbers(document)
         if output is None:
             return document
         if isinstance(output, (str, os.PathLike)):
