@@ -228,7 +228,10 @@ def test_page_setup_follows_gbt9704(county) -> None:
     assert (sect.page_width.twips, sect.page_height.twips) == (11906, 16838)
     assert (sect.top_margin.twips, sect.bottom_margin.twips, sect.left_margin.twips, sect.right_margin.twips) == (2098, 1984, 1588, 1474)
     grid = sect._sectPr.find(qn("w:docGrid"))
-    assert grid.get(qn("w:type")) == "linesAndChars" and grid.get(qn("w:linePitch")) == "579"
+    assert grid.get(qn("w:type")) == "lines" and grid.get(qn("w:linePitch")) == "579"
+    # 28 characters of 16 pt in the 156 mm text block: the body styles are condensed to 15.75 pt a character
+    normal = doc.styles["Normal"].element.find(f"{qn('w:rPr')}/{qn('w:spacing')}")
+    assert int(normal.get(qn("w:val"))) * -1 == 5 and 28 * (320 - 5) <= 11906 - 1588 - 1474 < 29 * (320 - 5)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ tree as element text (lxml escapes it); it is never spliced into markup.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def fonts(east_asia: str, latin: str) -> etree._Element:
     return el("w:rFonts", {"w:ascii": latin, "w:hAnsi": latin, "w:cs": latin, "w:eastAsia": east_asia})
 
 
-def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False) -> etree._Element:
+def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False, spacing: int = 0) -> etree._Element:
     rpr = el("w:rPr", None, fonts(east_asia, latin))
     if bold:
         rpr.append(el("w:b"))
@@ -79,6 +80,8 @@ def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False) -> et
     else:
         rpr.append(el("w:b", {"w:val": 0}))
         rpr.append(el("w:bCs", {"w:val": 0}))
+    if spacing:
+        rpr.append(el("w:spacing", {"w:val": spacing}))
     rpr.append(el("w:kern", {"w:val": 0}))
     rpr.append(el("w:sz", {"w:val": half_points}))
     rpr.append(el("w:szCs", {"w:val": half_points}))
@@ -97,11 +100,12 @@ class Layout:
     title_half_points: int = 44  # 2号 22 pt
     table_half_points: int = 21  # 五号 10.5 pt
     page_number_half_points: int = 28  # 4号 14 pt
-    # GB/T 9704 asks for 28 characters per line, which at 16 pt needs Word's character grid to compress the
-    # pitch (w:charSpace < 0). LibreOffice renders a negative charSpace by giving every character two grid
-    # cells (measured: 13 characters per line), so the default keeps the line grid with the natural pitch
-    # (27 characters per line in Word, WPS and LibreOffice alike). Set 28 for Word-exact output.
-    chars_per_line: int | None = None
+    # GB/T 9704 asks for 28 characters of 16 pt per line in a 156 mm text block: 15.8 pt each. Word's usual
+    # way, a character grid with a negative w:charSpace, LibreOffice renders by giving every character two
+    # grid cells (measured: 13 characters per line). So the grid is a line grid only and the body styles
+    # are condensed by whole twips (w:spacing -5: 15.75 pt a character), which Word, WPS and LibreOffice all
+    # apply the same way: 28 characters per line everywhere. None: no condensing, 27 characters per line.
+    chars_per_line: int | None = 28
     page_width: int = 11906
     page_height: int = 16838
     margin_top: int = 2098  # 37 mm
@@ -116,12 +120,12 @@ class Layout:
         return self.page_width - self.margin_left - self.margin_right
 
     @property
-    def char_space(self) -> int:
-        """``w:docGrid/@w:charSpace`` for ``chars_per_line`` characters of the body size per line."""
+    def char_spacing(self) -> int:
+        """``w:spacing/@w:val`` (twips, ≤ 0) of the body styles for ``chars_per_line`` body characters a line."""
         if self.chars_per_line is None:
             return 0
-        pitch_points = self.text_width / self.chars_per_line / 20
-        return round((pitch_points - self.body_half_points / 2) * 4096)
+        pitch = self.text_width / self.chars_per_line
+        return min(0, math.floor(pitch - self.body_half_points * 10))
 
 
 def _para_style(style_id: str, name: str, ppr: etree._Element, rpr: etree._Element, *, based_on: str | None = "Normal",
@@ -162,8 +166,9 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
         # "hanging punctuation on" and drops a mark that hangs at the end of a justified line from the PDF
         # (要求，截至 printed as 要求 / 截至). Explicit, it keeps the mark inside the line instead.
         el("w:pPrDefault", None, el("w:pPr", None, el("w:overflowPunct", {"w:val": 1}), el("w:spacing", exact)))))
+    condensed = layout.char_spacing
     styles.append(_para_style("Normal", "Normal", _ppr(el("w:spacing", exact), el("w:ind", indent2), el("w:jc", {"w:val": "both"})),
-                              _rpr(profile.body, latin, size), based_on=None, default=True))
+                              _rpr(profile.body, latin, size, spacing=condensed), based_on=None, default=True))
     # the title is off the document grid: on it, LibreOffice gives each 22 pt line two grid lines (57.9 pt)
     styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:snapToGrid", {"w:val": 0}), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
                                                      el("w:jc", {"w:val": "center"})),
@@ -172,9 +177,9 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
     for level, font in enumerate(heading_fonts, start=1):
         bold = level == 3 and layout.heading3_bold
         styles.append(_para_style(f"Heading{level}", f"heading {level}", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", indent2)),
-                                  _rpr(font, latin, size, bold), next_style="Normal", outline=level - 1))
+                                  _rpr(font, latin, size, bold, spacing=condensed), next_style="Normal", outline=level - 1))
     styles.append(_para_style("Signature", "Signature", _ppr(el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "right"})),
-                              _rpr(profile.body, latin, size)))
+                              _rpr(profile.body, latin, size, spacing=condensed)))
     styles.append(_para_style("TableText", "Table Text", _ppr(el("w:snapToGrid", {"w:val": 0}), el("w:spacing", {"w:before": 0, "w:after": 0, "w:line": 240, "w:lineRule": "auto"}),
                                                                el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "center"})),
                               _rpr(profile.table, latin, layout.table_half_points)))
@@ -182,7 +187,7 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
                                                         el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0})),
                               _rpr(profile.page_number, latin, layout.page_number_half_points)))
     body_char = el("w:style", {"w:type": "character", "w:styleId": "RunInBody"}, el("w:name", {"w:val": "Run-in Body"}),
-                   el("w:uiPriority", {"w:val": 1}), el("w:qFormat"), _rpr(profile.body, latin, size))
+                   el("w:uiPriority", {"w:val": 1}), el("w:qFormat"), _rpr(profile.body, latin, size, spacing=condensed))
     styles.append(body_char)
     styles.append(el("w:style", {"w:type": "character", "w:default": "1", "w:styleId": "DefaultParagraphFont"},
                      el("w:name", {"w:val": "Default Paragraph Font"}), el("w:uiPriority", {"w:val": 1}), el("w:semiHidden"), el("w:unhideWhenUsed")))
@@ -302,7 +307,8 @@ def font_table(fonts_element: etree._Element, profile: FontProfile) -> None:
 
 
 def page_setup(sect_pr: etree._Element, layout: Layout) -> None:
-    """A4, GB/T 9704 margins and a fixed line grid of 22 × 28 (header/footer references are kept)."""
+    """A4, GB/T 9704 margins and a fixed line grid of 22 lines (28 characters come from the body styles'
+    condensing, :attr:`Layout.char_spacing`; header/footer references are kept)."""
     for child in list(sect_pr):
         if child.tag not in (qn("w:headerReference"), qn("w:footerReference")):
             sect_pr.remove(child)
@@ -310,10 +316,8 @@ def page_setup(sect_pr: etree._Element, layout: Layout) -> None:
     sect_pr.append(el("w:pgMar", {"w:top": layout.margin_top, "w:right": layout.margin_right, "w:bottom": layout.margin_bottom,
                                   "w:left": layout.margin_left, "w:header": 851, "w:footer": layout.footer_distance, "w:gutter": 0}))
     sect_pr.append(el("w:cols", {"w:space": 425}))
-    grid = {"w:type": "linesAndChars", "w:linePitch": layout.line_twips}
-    if layout.char_space:
-        grid["w:charSpace"] = layout.char_space
-    sect_pr.append(el("w:docGrid", grid))
+    grid_type = "lines" if layout.char_spacing else "linesAndChars"
+    sect_pr.append(el("w:docGrid", {"w:type": grid_type, "w:linePitch": layout.line_twips}))
 
 
 def page_number_paragraph(paragraph: etree._Element, odd: bool) -> None:

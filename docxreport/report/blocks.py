@@ -87,7 +87,7 @@ def display_width(text: str) -> float:
     return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
 
 
-def signature_indents(organ: str, date_text: str, line_chars: int = 27, chars_from_right: float = 2.0) -> tuple[float, float]:
+def signature_indents(organ: str, date_text: str, line_chars: int = 28, chars_from_right: float = 2.0) -> tuple[float, float]:
     """Right indents (in characters) of the signature lines per GB/T 9704 7.3.5.1: the organ name 右空二字
     and the date starting two characters right of the name's first character; when the date is the longer
     line, the date is 右空二字 and the name moves left to keep that relation. A name too long for that on
