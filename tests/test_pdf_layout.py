@@ -427,3 +427,15 @@ def test_numbers_keep_clear_of_the_cell_borders(converted: dict) -> None:
                     if left and right and min(word["x0"] - max(left), min(right) - word["x1"]) < 1.0:
                         close.append((name, word["text"]))
     assert close == []
+
+
+def test_body_lines_hold_28_characters(converted: dict) -> None:
+    """GB/T 9704: 28 characters of 16 pt a line; full lines of Chinese text hold exactly 28."""
+    widths = []
+    for example in (p.stem for p in EXAMPLES):
+        with pdfplumber.open(converted[example][1]) as pdf:
+            for page in pdf.pages:
+                for _, text in _lines(page, 16):
+                    if all(ord(ch) >= 0x2E80 for ch in text):
+                        widths.append(len(text))
+    assert max(widths) == 28 and widths.count(28) > 20
