@@ -211,10 +211,12 @@ def test_signature_block_when_date_is_given(county, seed) -> None:
         return int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100
 
     # GB/T 9704 7.3.5.1: the date starts two characters right of the name's first character; here the date
-    # (3 CJK + 7 half-width digits = 6.5) reaches past the name (8), so the date is 右空二字 and the name moves
-    name_w, date_w = 8, 6.5
+    # (3 CJK + 7 half-width digits) reaches past the name (8), so the date is 右空二字 and the name moves.
+    # Printed widths: a 16 pt ideograph condensed to 15.75 pt, a digit 7.75 pt, 3.5 pt at each of the five
+    # changes between digits and ideographs, in 16 pt characters.
+    name_w, date_w, two = 8 * 15.75 / 16, (3 * 15.75 + 7 * 7.75 + 5 * 3.5) / 16, 2 * 15.75 / 16
     assert right(date) == 2
-    assert right(organ) + name_w == right(date) + date_w + 2
+    assert right(organ) + name_w == pytest.approx(right(date) + date_w + two, abs=0.006)
     _, seed_doc = seed
     assert not any(p.style.name == "Signature" for p in seed_doc.paragraphs)
 
@@ -348,14 +350,18 @@ def test_render_does_not_modify_its_input() -> None:
 
 
 @pytest.mark.parametrize(("organ", "name_right", "date_right"), [
-    ("某某县人民政府办公室", 2, 3.5),  # name (10) longer than date + 2: name 右空二字, date under it shifted by 2
-    ("某局", 8.5, 2),  # date longer: date 右空二字, the name moves left
-    ("中华人民共和国某某省某某市某某区人民政府办公室（区政务服务和数据管理局）", 2, 2),  # wraps: both 右空二字
+    # printed widths: an ideograph 15.75 pt, a digit 7.75 pt (16 pt and 8 pt condensed by 0.25 pt), 3.5 pt
+    # between digits and ideographs, in 16 pt characters
+    ("某某县人民政府办公室", 2, 2.44),  # name longer than date + 2: name 右空二字, date under it shifted by 2
+    ("某局", 9.44, 2),  # date longer: date 右空二字, the name moves left
+    ("中华人民共和国某某省某某市某某区人民政府办公室（区政务服务和数据管理局）", 2, 2),  # two lines: both 右空二字
 ])
 def test_signature_indents_follow_gbt9704(organ: str, name_right: float, date_right: float) -> None:
     data = {**example("county-bureau-2024"), "organ": organ}
     doc = open_docx(docxreport.render(data))
     name, date = [p for p in doc.paragraphs if p.style.name == "Signature"]
-    assert (name.text, date.text) == (organ, "2025年1月20日")
+    assert (name.text.replace("\n", ""), date.text) == (organ, "2025年1月20日")
     got = [int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100 for p in (name, date)]
     assert got == [name_right, date_right]
+    if len(organ) > 26:  # too long for one line: broken between the organ's parts, never inside a word
+        assert name.text.split("\n") == ["中华人民共和国某某省某某市某某区", "人民政府办公室（区政务服务和数据管理局）"]

@@ -66,11 +66,14 @@ def _signature(organ: str, iso_date: str | None, styles: Mapping[str, str]) -> M
     if not iso_date:
         return Markup("")
     when = blocks.date_text(iso_date)
-    name_right, date_right = blocks.signature_indents(organ, when)
+    layout = ooxml.Layout()
+    # a name too long for one line breaks between its parts, never inside a word
+    name = "\n".join(blocks.break_name(organ, (layout.chars_per_line or 27) - 2))
+    name_right, date_right = blocks.signature_indents(name, when, layout.chars_per_line or 27)
     style = styles.get("Signature", "Signature")
     return Markup(ooxml.to_xml([
         ooxml.paragraph(None, []),  # one blank line below the text
-        ooxml.paragraph(style, [blocks.Run(organ)], right_chars=name_right),
+        ooxml.paragraph(style, [blocks.Run(name)], right_chars=name_right),
         ooxml.paragraph(style, [blocks.Run(when)], right_chars=date_right),
     ]))
 
