@@ -135,7 +135,11 @@ def fit_table_numbers(document: bytes) -> bytes:
     (:func:`docxreport.docx.ooxml.fit_numbers`). Only the document part changes; the others keep their bytes."""
     with zipfile.ZipFile(io.BytesIO(document)) as package:
         infos = package.infolist()
-        root = etree.fromstring(package.read("word/document.xml"))
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        try:
+            root = etree.fromstring(package.read("word/document.xml"), parser)
+        except (KeyError, etree.XMLSyntaxError):  # a custom template's part that only Word reads: leave it
+            return document
         if not ooxml.fit_numbers(root):
             return document
         members = []
