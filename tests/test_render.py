@@ -365,3 +365,28 @@ def test_signature_indents_follow_gbt9704(organ: str, name_right: float, date_ri
     assert got == [name_right, date_right]
     if len(organ) > 26:  # too long for one line: broken between the organ's parts, never inside a word
         assert name.text.split("\n") == ["中华人民共和国某某省某某市某某区", "人民政府办公室（区政务服务和数据管理局）"]
+
+
+def test_numbers_too_wide_for_their_cell_are_set_smaller_in_steps() -> None:
+    """An 8-digit count in table 三 (a 30 pt column) prints at 6 pt, 7 digits at 7 pt, 5 at 9 pt; four digits and the
+    wide cells of table 二 keep the table size (no w:sz of their own)."""
+    data = example("county-bureau-2024-minimal-totals")
+    data["requests"]["outcomes"]["disclosed"]["natural"] += 9_999_000
+    data["requests"]["received"]["natural"] += 9_999_000
+    data["requests"]["outcomes"]["disclosed"]["business"] += 99_990
+    data["requests"]["received"]["business"] += 99_990
+    data["proactive"]["licensing"] = 10_000_000
+    assert docxreport.validate(data) == []
+    doc = open_docx(docxreport.render(data))
+    sizes = {}
+    for tc in doc.element.body.iter(qn("w:tc")):
+        text = "".join(t.text or "" for t in tc.iter(qn("w:t")))
+        sz = tc.find(f".//{qn('w:rPr')}/{qn('w:sz')}")
+        sizes.setdefault(text, set()).add(None if sz is None else int(sz.get(qn("w:val"))))
+    full = rules.complete(data, load_format())
+    seven, eight = str(full["requests"]["received"]["natural"]), str(full["requests"]["received"]["total"])
+    assert (len(seven), len(eight)) == (7, 8)
+    assert sizes[seven] == {14} and sizes[eight] == {12}  # 7 and 6 pt
+    assert sizes[str(full["requests"]["received"]["business"])] == {18}  # 5 digits: 9 pt
+    assert sizes["10000000"] == {None}  # table 二's wide cell
+    assert all(s == {None} for text, s in sizes.items() if len(text) <= 4)  # labels and short counts untouched

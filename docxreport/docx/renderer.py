@@ -118,15 +118,21 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Ma
     return context
 
 
-#: Values this long may not fit the narrowest data cell at the table size (four digits always fit).
-_WIDE_VALUE = 5
+#: Counts this long may not fit the narrowest data cell at the table size (four digits always fit); fees
+#: sit in wide cells and need fitting only from this length.
+_WIDE_COUNT, _WIDE_FEE = 5, 12
 
 
 def _has_wide_values(context: Mapping[str, Any]) -> bool:
+    """Whether a table value may be too wide for its cell: only then is the rendered document re-read."""
     def wide(node: Any) -> bool:
         if isinstance(node, Mapping):
             return any(wide(v) for v in node.values())
-        return isinstance(node, (int, str)) and not isinstance(node, bool) and len(str(node)) >= _WIDE_VALUE
+        if isinstance(node, bool):
+            return False
+        if isinstance(node, int):
+            return len(str(node)) >= _WIDE_COUNT
+        return isinstance(node, str) and len(node) >= _WIDE_FEE
     return any(wide(context[key]) for key in context if isinstance(context[key], Mapping))
 
 
