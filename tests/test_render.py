@@ -211,10 +211,12 @@ def test_signature_block_when_date_is_given(county, seed) -> None:
         return int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100
 
     # GB/T 9704 7.3.5.1: the date starts two characters right of the name's first character; here the date
-    # (3 CJK + 7 half-width digits = 6.5) reaches past the name (8), so the date is 右空二字 and the name moves
-    name_w, date_w = 8, 6.5
+    # (3 CJK + 7 half-width digits) reaches past the name (8), so the date is 右空二字 and the name moves.
+    # Printed widths: a 16 pt ideograph condensed to 15.75 pt, a digit 7.75 pt, 3.5 pt at each of the five
+    # changes between digits and ideographs, in 16 pt characters.
+    name_w, date_w, two = 8 * 15.75 / 16, (3 * 15.75 + 7 * 7.75 + 5 * 3.5) / 16, 2 * 15.75 / 16
     assert right(date) == 2
-    assert right(organ) + name_w == right(date) + date_w + 2
+    assert right(organ) + name_w == pytest.approx(right(date) + date_w + two, abs=0.006)
     _, seed_doc = seed
     assert not any(p.style.name == "Signature" for p in seed_doc.paragraphs)
 
@@ -228,7 +230,10 @@ def test_page_setup_follows_gbt9704(county) -> None:
     assert (sect.page_width.twips, sect.page_height.twips) == (11906, 16838)
     assert (sect.top_margin.twips, sect.bottom_margin.twips, sect.left_margin.twips, sect.right_margin.twips) == (2098, 1984, 1588, 1474)
     grid = sect._sectPr.find(qn("w:docGrid"))
-    assert grid.get(qn("w:type")) == "linesAndChars" and grid.get(qn("w:linePitch")) == "579"
+    assert grid.get(qn("w:type")) == "lines" and grid.get(qn("w:linePitch")) == "579"
+    # 28 characters of 16 pt in the 156 mm text block: the body styles are condensed to 15.75 pt a character
+    normal = doc.styles["Normal"].element.find(f"{qn('w:rPr')}/{qn('w:spacing')}")
+    assert int(normal.get(qn("w:val"))) * -1 == 5 and 28 * (320 - 5) <= 11906 - 1588 - 1474 < 29 * (320 - 5)
 
 
 @pytest.mark.parametrize(
@@ -345,14 +350,43 @@ def test_render_does_not_modify_its_input() -> None:
 
 
 @pytest.mark.parametrize(("organ", "name_right", "date_right"), [
-    ("某某县人民政府办公室", 2, 3.5),  # name (10) longer than date + 2: name 右空二字, date under it shifted by 2
-    ("某局", 8.5, 2),  # date longer: date 右空二字, the name moves left
-    ("中华人民共和国某某省某某市某某区人民政府办公室（区政务服务和数据管理局）", 2, 2),  # wraps: both 右空二字
+    # printed widths: an ideograph 15.75 pt, a digit 7.75 pt (16 pt and 8 pt condensed by 0.25 pt), 3.5 pt
+    # between digits and ideographs, in 16 pt characters
+    ("某某县人民政府办公室", 2, 2.44),  # name longer than date + 2: name 右空二字, date under it shifted by 2
+    ("某局", 9.44, 2),  # date longer: date 右空二字, the name moves left
+    ("中华人民共和国某某省某某市某某区人民政府办公室（区政务服务和数据管理局）", 2, 2),  # two lines: both 右空二字
 ])
 def test_signature_indents_follow_gbt9704(organ: str, name_right: float, date_right: float) -> None:
     data = {**example("county-bureau-2024"), "organ": organ}
     doc = open_docx(docxreport.render(data))
     name, date = [p for p in doc.paragraphs if p.style.name == "Signature"]
-    assert (name.text, date.text) == (organ, "2025年1月20日")
+    assert (name.text.replace("\n", ""), date.text) == (organ, "2025年1月20日")
     got = [int(p._p.find(f"{qn('w:pPr')}/{qn('w:ind')}").get(qn("w:rightChars"))) / 100 for p in (name, date)]
     assert got == [name_right, date_right]
+    if len(organ) > 26:  # too long for one line: broken between the organ's parts, never inside a word
+        assert name.text.split("\n") == ["中华人民共和国某某省某某市某某区", "人民政府办公室（区政务服务和数据管理局）"]
+
+
+def test_numbers_too_wide_for_their_cell_are_set_smaller_in_steps() -> None:
+    """An 8-digit count in table 三 (a 30 pt column) prints at 6 pt, 7 digits at 7 pt, 5 at 9 pt; four digits and the
+    wide cells of table 二 keep the table size (no w:sz of their own)."""
+    data = example("county-bureau-2024-minimal-totals")
+    data["requests"]["outcomes"]["disclosed"]["natural"] += 9_999_000
+    data["requests"]["received"]["natural"] += 9_999_000
+    data["requests"]["outcomes"]["disclosed"]["business"] += 99_990
+    data["requests"]["received"]["business"] += 99_990
+    data["proactive"]["licensing"] = 10_000_000
+    assert docxreport.validate(data) == []
+    doc = open_docx(docxreport.render(data))
+    sizes = {}
+    for tc in doc.element.body.iter(qn("w:tc")):
+        text = "".join(t.text or "" for t in tc.iter(qn("w:t")))
+        sz = tc.find(f".//{qn('w:rPr')}/{qn('w:sz')}")
+        sizes.setdefault(text, set()).add(None if sz is None else int(sz.get(qn("w:val"))))
+    full = rules.complete(data, load_format())
+    seven, eight = str(full["requests"]["received"]["natural"]), str(full["requests"]["received"]["total"])
+    assert (len(seven), len(eight)) == (7, 8)
+    assert sizes[seven] == {14} and sizes[eight] == {12}  # 7 and 6 pt
+    assert sizes[str(full["requests"]["received"]["business"])] == {18}  # 5 digits: 9 pt
+    assert sizes["10000000"] == {None}  # table 二's wide cell
+    assert all(s == {None} for text, s in sizes.items() if len(text) <= 4)  # labels and short counts untouched

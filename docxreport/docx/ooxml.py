@@ -8,6 +8,8 @@ tree as element text (lxml escapes it); it is never spliced into markup.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +72,7 @@ def fonts(east_asia: str, latin: str) -> etree._Element:
     return el("w:rFonts", {"w:ascii": latin, "w:hAnsi": latin, "w:cs": latin, "w:eastAsia": east_asia})
 
 
-def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False) -> etree._Element:
+def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False, spacing: int = 0) -> etree._Element:
     rpr = el("w:rPr", None, fonts(east_asia, latin))
     if bold:
         rpr.append(el("w:b"))
@@ -78,6 +80,8 @@ def _rpr(east_asia: str, latin: str, half_points: int, bold: bool = False) -> et
     else:
         rpr.append(el("w:b", {"w:val": 0}))
         rpr.append(el("w:bCs", {"w:val": 0}))
+    if spacing:
+        rpr.append(el("w:spacing", {"w:val": spacing}))
     rpr.append(el("w:kern", {"w:val": 0}))
     rpr.append(el("w:sz", {"w:val": half_points}))
     rpr.append(el("w:szCs", {"w:val": half_points}))
@@ -96,11 +100,12 @@ class Layout:
     title_half_points: int = 44  # 2号 22 pt
     table_half_points: int = 21  # 五号 10.5 pt
     page_number_half_points: int = 28  # 4号 14 pt
-    # GB/T 9704 asks for 28 characters per line, which at 16 pt needs Word's character grid to compress the
-    # pitch (w:charSpace < 0). LibreOffice renders a negative charSpace by giving every character two grid
-    # cells (measured: 13 characters per line), so the default keeps the line grid with the natural pitch
-    # (27 characters per line in Word, WPS and LibreOffice alike). Set 28 for Word-exact output.
-    chars_per_line: int | None = None
+    # GB/T 9704 asks for 28 characters of 16 pt per line in a 156 mm text block: 15.8 pt each. Word's usual
+    # way, a character grid with a negative w:charSpace, LibreOffice renders by giving every character two
+    # grid cells (measured: 13 characters per line). So the grid is a line grid only and the body styles
+    # are condensed by whole twips (w:spacing -5: 15.75 pt a character), which Word, WPS and LibreOffice all
+    # apply the same way: 28 characters per line everywhere. None: no condensing, 27 characters per line.
+    chars_per_line: int | None = 28
     page_width: int = 11906
     page_height: int = 16838
     margin_top: int = 2098  # 37 mm
@@ -115,12 +120,12 @@ class Layout:
         return self.page_width - self.margin_left - self.margin_right
 
     @property
-    def char_space(self) -> int:
-        """``w:docGrid/@w:charSpace`` for ``chars_per_line`` characters of the body size per line."""
+    def char_spacing(self) -> int:
+        """``w:spacing/@w:val`` (twips, ≤ 0) of the body styles for ``chars_per_line`` body characters a line."""
         if self.chars_per_line is None:
             return 0
-        pitch_points = self.text_width / self.chars_per_line / 20
-        return round((pitch_points - self.body_half_points / 2) * 4096)
+        pitch = self.text_width / self.chars_per_line
+        return min(0, math.floor(pitch - self.body_half_points * 10))
 
 
 def _para_style(style_id: str, name: str, ppr: etree._Element, rpr: etree._Element, *, based_on: str | None = "Normal",
@@ -156,19 +161,25 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
         el("w:rPrDefault", None, el("w:rPr", None, fonts(profile.body, latin), el("w:kern", {"w:val": 0}),
             el("w:sz", {"w:val": size}), el("w:szCs", {"w:val": size}),
             el("w:lang", {"w:val": "en-US", "w:eastAsia": "zh-CN", "w:bidi": "ar-SA"}))),
-        el("w:pPrDefault", None, el("w:pPr", None, el("w:spacing", exact)))))
+        # w:overflowPunct on is Word's own default (punctuation may hang into the margin), so Word and WPS
+        # are unchanged; it must be explicit for LibreOffice, whose DOCX import reads an absent element as
+        # "hanging punctuation on" and drops a mark that hangs at the end of a justified line from the PDF
+        # (要求，截至 printed as 要求 / 截至). Explicit, it keeps the mark inside the line instead.
+        el("w:pPrDefault", None, el("w:pPr", None, el("w:overflowPunct", {"w:val": 1}), el("w:spacing", exact)))))
+    condensed = layout.char_spacing
     styles.append(_para_style("Normal", "Normal", _ppr(el("w:spacing", exact), el("w:ind", indent2), el("w:jc", {"w:val": "both"})),
-                              _rpr(profile.body, latin, size), based_on=None, default=True))
-    styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
+                              _rpr(profile.body, latin, size, spacing=condensed), based_on=None, default=True))
+    # the title is off the document grid: on it, LibreOffice gives each 22 pt line two grid lines (57.9 pt)
+    styles.append(_para_style("Title", "Title", _ppr(el("w:keepNext"), el("w:snapToGrid", {"w:val": 0}), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}),
                                                      el("w:jc", {"w:val": "center"})),
                               _rpr(profile.title, latin, layout.title_half_points), next_style="Normal"))
     heading_fonts = (profile.heading1, profile.heading2, profile.body, profile.body)
     for level, font in enumerate(heading_fonts, start=1):
         bold = level == 3 and layout.heading3_bold
         styles.append(_para_style(f"Heading{level}", f"heading {level}", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", indent2)),
-                                  _rpr(font, latin, size, bold), next_style="Normal", outline=level - 1))
+                                  _rpr(font, latin, size, bold, spacing=condensed), next_style="Normal", outline=level - 1))
     styles.append(_para_style("Signature", "Signature", _ppr(el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "right"})),
-                              _rpr(profile.body, latin, size)))
+                              _rpr(profile.body, latin, size, spacing=condensed)))
     styles.append(_para_style("TableText", "Table Text", _ppr(el("w:snapToGrid", {"w:val": 0}), el("w:spacing", {"w:before": 0, "w:after": 0, "w:line": 240, "w:lineRule": "auto"}),
                                                                el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "center"})),
                               _rpr(profile.table, latin, layout.table_half_points)))
@@ -176,7 +187,7 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
                                                         el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0})),
                               _rpr(profile.page_number, latin, layout.page_number_half_points)))
     body_char = el("w:style", {"w:type": "character", "w:styleId": "RunInBody"}, el("w:name", {"w:val": "Run-in Body"}),
-                   el("w:uiPriority", {"w:val": 1}), el("w:qFormat"), _rpr(profile.body, latin, size))
+                   el("w:uiPriority", {"w:val": 1}), el("w:qFormat"), _rpr(profile.body, latin, size, spacing=condensed))
     styles.append(body_char)
     styles.append(el("w:style", {"w:type": "character", "w:default": "1", "w:styleId": "DefaultParagraphFont"},
                      el("w:name", {"w:val": "Default Paragraph Font"}), el("w:uiPriority", {"w:val": 1}), el("w:semiHidden"), el("w:unhideWhenUsed")))
@@ -296,7 +307,8 @@ def font_table(fonts_element: etree._Element, profile: FontProfile) -> None:
 
 
 def page_setup(sect_pr: etree._Element, layout: Layout) -> None:
-    """A4, GB/T 9704 margins and a fixed line grid of 22 × 28 (header/footer references are kept)."""
+    """A4, GB/T 9704 margins and a fixed line grid of 22 lines (28 characters come from the body styles'
+    condensing, :attr:`Layout.char_spacing`; header/footer references are kept)."""
     for child in list(sect_pr):
         if child.tag not in (qn("w:headerReference"), qn("w:footerReference")):
             sect_pr.remove(child)
@@ -304,10 +316,8 @@ def page_setup(sect_pr: etree._Element, layout: Layout) -> None:
     sect_pr.append(el("w:pgMar", {"w:top": layout.margin_top, "w:right": layout.margin_right, "w:bottom": layout.margin_bottom,
                                   "w:left": layout.margin_left, "w:header": 851, "w:footer": layout.footer_distance, "w:gutter": 0}))
     sect_pr.append(el("w:cols", {"w:space": 425}))
-    grid = {"w:type": "linesAndChars", "w:linePitch": layout.line_twips}
-    if layout.char_space:
-        grid["w:charSpace"] = layout.char_space
-    sect_pr.append(el("w:docGrid", grid))
+    grid_type = "lines" if layout.char_spacing else "linesAndChars"
+    sect_pr.append(el("w:docGrid", {"w:type": grid_type, "w:linePitch": layout.line_twips}))
 
 
 def page_number_paragraph(paragraph: etree._Element, odd: bool) -> None:
@@ -396,6 +406,7 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         el("w:tblCellMar", None, el("w:left", {"w:w": 28, "w:type": "dxa"}), el("w:right", {"w:w": 28, "w:type": "dxa"})),
         el("w:tblLook", {"w:val": "0000", "w:firstRow": 0, "w:lastRow": 0, "w:firstColumn": 0, "w:lastColumn": 0, "w:noHBand": 1, "w:noVBand": 1}),
     ), el("w:tblGrid", None, *(el("w:gridCol", {"w:w": w}) for w in widths)))
+    keep = kept_with_next(spec)
     for r, line in enumerate(spec.grid):
         trpr = el("w:trPr", None, el("w:cantSplit"), el("w:trHeight", {"w:val": row_height, "w:hRule": "atLeast"}))
         if r < spec.header_rows:
@@ -404,13 +415,34 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         c = 0
         while c < spec.grid_columns:
             cell = line[c]
-            tr.append(_cell(cell, r, widths, text_of, style))
+            tr.append(_cell(cell, r, widths, text_of, style, r in keep))
             c = cell.right
         tbl.append(tr)
     return tbl
 
 
-def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str) -> etree._Element:
+#: A merged label spanning more rows than this is not held on one page (it could not be: table 三's
+#: 三、本年度办理结果 spans nearly the whole table); smaller groups are.
+KEEP_GROUP_ROWS = 10
+
+
+def kept_with_next(spec: Table) -> set[int]:
+    """Rows whose cell paragraphs keep with the next row, so that no page break falls after them: a row
+    without data (a sub-header such as 第二十条第（五）项 or its column labels) and every row but the last of
+    a merged label of at most :data:`KEEP_GROUP_ROWS` rows (（五）不予处理 with its five rows)."""
+    keep: set[int] = set()
+    last = len(spec.grid) - 1
+    for r, line in enumerate(spec.grid[:-1]):
+        if not any(cell.is_data for cell in line):
+            keep.add(r)
+    for cell in spec.cells:
+        if 1 < cell.rowspan <= KEEP_GROUP_ROWS:
+            keep.update(range(cell.row, min(cell.row + cell.rowspan - 1, last)))
+    return keep
+
+
+def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str,
+          keep_next: bool = False) -> etree._Element:
     tcpr = el("w:tcPr", None, el("w:tcW", {"w:w": sum(widths[cell.col:cell.right]), "w:type": "dxa"}))
     if cell.colspan > 1:
         tcpr.append(el("w:gridSpan", {"w:val": cell.colspan}))
@@ -418,7 +450,80 @@ def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[Ce
         tcpr.append(el("w:vMerge", {"w:val": "restart"}) if row == cell.row else el("w:vMerge"))
     tcpr.append(el("w:vAlign", {"w:val": "center"}))
     text = text_of(cell) if row == cell.row else ""
-    return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else []))
+    return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else [], keep_next=True if keep_next else None))
+
+
+# --------------------------------------------------------------------------- fitting numbers
+
+
+#: Font sizes (half-points) a table number may shrink to, largest first: 10.5, 9, 8, 7 and 6 pt.
+NUMBER_SIZES = (21, 18, 16, 14, 12)
+#: Clear space a number keeps from each cell border, in twips (1 pt).
+NUMBER_CLEARANCE = 20
+_NUMBER_ADVANCE = {".": 0.25, ",": 0.25, "-": 0.333, "%": 0.833}  # em; digits are 0.5 em in Times New Roman
+# elements that come after w:sz/w:szCs in w:rPr (ECMA-376 CT_RPr order)
+_AFTER_SIZE = {qn(f"w:{t}") for t in ("highlight", "u", "effect", "bdr", "shd", "fitText", "vertAlign", "rtl", "cs",
+                                      "em", "lang", "eastAsianLayout", "specVanish", "oMath")}
+
+
+def number_width(text: str, half_points: int) -> float:
+    """Width of a number in twips in a Times-metric face (digits half an em)."""
+    return sum(_NUMBER_ADVANCE.get(ch, 0.5 if ch.isdigit() else 1.0) for ch in text) * half_points * 10
+
+
+def _cell_margin(tc: etree._Element, tbl_margins: dict[str, int], side: str) -> int:
+    node = tc.find(f"{qn('w:tcPr')}/{qn('w:tcMar')}/{qn('w:' + side)}")
+    if node is not None and (node.get(qn("w:type")) or "dxa") == "dxa":
+        return int(node.get(qn("w:w"), "0"))
+    return tbl_margins[side]
+
+
+def fit_numbers(root: etree._Element, half_points: int = 21) -> int:
+    """Shrink, in :data:`NUMBER_SIZES` steps, the text of every table cell that holds one number too wide
+    for its cell (``w:tcW`` less the cell margins and :data:`NUMBER_CLEARANCE` each side) at ``half_points``
+    (the table text size), so that it prints on one line. Returns how many cells changed."""
+    number = re.compile(r"^-?[0-9][0-9.,%]*$")
+    changed = 0
+    for tbl in root.iter(qn("w:tbl")):
+        margins = {"left": 108, "right": 108}
+        for side in margins:
+            node = tbl.find(f"{qn('w:tblPr')}/{qn('w:tblCellMar')}/{qn('w:' + side)}")
+            if node is not None:
+                margins[side] = int(node.get(qn("w:w"), "0"))
+        for tc in tbl.iter(qn("w:tc")):
+            if tc.find(f".//{qn('w:tbl')}") is not None:
+                continue
+            width_node = tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}")
+            if width_node is None or (width_node.get(qn("w:type")) or "dxa") != "dxa":
+                continue
+            text = "".join(t.text or "" for t in tc.iter(qn("w:t"))).strip()
+            if not number.match(text):
+                continue
+            room = int(width_node.get(qn("w:w"), "0")) - _cell_margin(tc, margins, "left") - _cell_margin(tc, margins, "right") - 2 * NUMBER_CLEARANCE
+            if number_width(text, half_points) <= room:
+                continue
+            size = next((s for s in NUMBER_SIZES if s < half_points and number_width(text, s) <= room), NUMBER_SIZES[-1])
+            for run in tc.iter(qn("w:r")):
+                _set_size(run, size)
+            changed += 1
+    return changed
+
+
+def _set_size(run: etree._Element, half_points: int) -> None:
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = el("w:rPr")
+        run.insert(0, rpr)
+    for tag in ("w:sz", "w:szCs"):
+        for node in rpr.findall(qn(tag)):
+            rpr.remove(node)
+    sizes = [el("w:sz", {"w:val": half_points}), el("w:szCs", {"w:val": half_points})]
+    later = next((child for child in rpr if child.tag in _AFTER_SIZE), None)
+    for node in sizes:
+        if later is None:
+            rpr.append(node)
+        else:
+            later.addprevious(node)
 
 
 # --------------------------------------------------------------------------- reading

@@ -12,13 +12,16 @@ uses one per process, :data:`DEFAULT_RENDERER`.
 from __future__ import annotations
 
 import functools
+import io
 import os
+import zipfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+from lxml import etree
 from markupsafe import Markup, escape
 
 from ..archive import read_docx
@@ -32,6 +35,7 @@ from ..report.validation import validate
 from ..tables import format_fee
 from . import ooxml
 from .template import TEMPLATE_FILE
+from .zipparts import deflate, write_zip
 
 if TYPE_CHECKING:
     from .prepared import PreparedTemplate
@@ -62,11 +66,14 @@ def _signature(organ: str, iso_date: str | None, styles: Mapping[str, str]) -> M
     if not iso_date:
         return Markup("")
     when = blocks.date_text(iso_date)
-    name_right, date_right = blocks.signature_indents(organ, when)
+    layout = ooxml.Layout()
+    # a name too long for one line breaks between its parts, never inside a word
+    name = "\n".join(blocks.break_name(organ, (layout.chars_per_line or 27) - 2))
+    name_right, date_right = blocks.signature_indents(name, when, layout.chars_per_line or 27)
     style = styles.get("Signature", "Signature")
     return Markup(ooxml.to_xml([
         ooxml.paragraph(None, []),  # one blank line below the text
-        ooxml.paragraph(style, [blocks.Run(organ)], right_chars=name_right),
+        ooxml.paragraph(style, [blocks.Run(name)], right_chars=name_right),
         ooxml.paragraph(style, [blocks.Run(when)], right_chars=date_right),
     ]))
 
@@ -109,6 +116,45 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Ma
         else:
             context[section.key] = _narrative(list(blocks.paragraphs(full[section.key], fmt.heading_numbering)), styles)
     return context
+
+
+#: Counts this long may not fit the narrowest data cell at the table size (four digits always fit); fees
+#: sit in wide cells and need fitting only from this length.
+_WIDE_COUNT, _WIDE_FEE = 5, 12
+
+
+def _has_wide_values(context: Mapping[str, Any]) -> bool:
+    """Whether a table value may be too wide for its cell: only then is the rendered document re-read."""
+    def wide(node: Any) -> bool:
+        if isinstance(node, Mapping):
+            return any(wide(v) for v in node.values())
+        if isinstance(node, bool):
+            return False
+        if isinstance(node, int):
+            return len(str(node)) >= _WIDE_COUNT
+        return isinstance(node, str) and len(node) >= _WIDE_FEE
+    return any(wide(context[key]) for key in context if isinstance(context[key], Mapping))
+
+
+def fit_table_numbers(document: bytes) -> bytes:
+    """The .docx with every table number too wide for its cell set smaller, so it prints on one line
+    (:func:`docxreport.docx.ooxml.fit_numbers`). Only the document part changes; the others keep their bytes."""
+    with zipfile.ZipFile(io.BytesIO(document)) as package:
+        infos = package.infolist()
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        try:
+            root = etree.fromstring(package.read("word/document.xml"), parser)
+        except (KeyError, etree.XMLSyntaxError):  # a custom template's part that only Word reads: leave it
+            return document
+        if not ooxml.fit_numbers(root):
+            return document
+        members = []
+        for info in infos:
+            data = package.read(info)
+            if info.filename == "word/document.xml":
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            members.append(deflate(info.filename, data, 1 if info.filename == "word/document.xml" else 6))
+    return write_zip(members)
 
 
 # --------------------------------------------------------------------------- templates
@@ -212,7 +258,10 @@ class Renderer:
         if has_errors(problems):
             raise InvalidReportError(problems)
         prepared = self.prepare(template, fonts)
-        document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # validated above
+        context = build_context(data, styles=prepared.style_ids)
+        document = prepared.render(context, trusted=True)  # validated above
+        if _has_wide_values(context):
+            document = fit_table_numbers(document)
         if output is None:
             return document
         if isinstance(output, (str, os.PathLike)):

@@ -98,8 +98,13 @@ def build_template(fmt: Format | None = None, layout: ooxml.Layout | None = None
     add("{%p endfor %}", "Title")
     add("")  # one blank line after the title
     add("{{p preamble }}")
+    after_table = False
     for sec in fmt.sections:
         add(sec.heading, "Heading1")
+        if after_table:  # half a line of air between a table's bottom border and the next heading
+            heading = sect_pr.getprevious()
+            heading.find(qn("w:pPr")).append(ooxml.el("w:spacing", {"w:before": layout.line_twips // 2}))
+        after_table = sec.is_table
         if sec.is_table:
             sect_pr.addprevious(ooxml.table(fmt.table_of(sec), lambda c: data_tag(c) if c.is_data else c.text))
         else:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DocxReportError
+from .fonts import office_environment
 
 #: Set to the path of ``soffice`` (or ``soffice.exe``) when it is not on PATH.
 ENVIRONMENT_VARIABLE = "DOCXREPORT_SOFFICE"
@@ -132,7 +133,7 @@ class Office:
         limit = timeout if timeout is not None else 120 + 20 * len(documents)
         try:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+                                       start_new_session=True, env=office_environment())
         except OSError as exc:
             return f"无法启动 LibreOffice（{exc.strerror}）"
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 from ..format import CN_NUMERALS
@@ -87,18 +88,70 @@ def display_width(text: str) -> float:
     return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
 
 
-def signature_indents(organ: str, date_text: str, line_chars: int = 27, chars_from_right: float = 2.0) -> tuple[float, float]:
+#: How much the body styles condense each character, in body characters (5 twips of a 16 pt character;
+#: see :class:`docxreport.docx.ooxml.Layout`).
+BODY_CONDENSING = 5 / 320
+
+
+#: The space word processors add between Chinese and Latin letters or digits (w:autoSpaceDE/DN, on by
+#: default; LibreOffice always adds it), in body characters: 3.5 pt at 16 pt, measured in LibreOffice's PDF.
+AUTO_SPACE = 3.5 / 16
+
+
+def advance_width(text: str, condensing: float = BODY_CONDENSING) -> float:
+    """Printed width of ``text`` in body characters (the unit of ``w:rightChars``): an ideograph is one em,
+    a digit or Latin letter of the Times-metric face half an em, every character is condensed by
+    ``condensing``, and each change between Chinese and Latin script adds :data:`AUTO_SPACE`
+    (``2025年1月20日`` has five)."""
+    wide = [ord(ch) >= 0x2E80 for ch in text]
+    changes = sum(a != b for a, b in zip(wide, wide[1:]))
+    return sum((1.0 if w else 0.5) - condensing for w in wide) + changes * AUTO_SPACE
+
+
+#: Endings of the parts of an organ's name (place, government, department): a name breaks after them.
+_NAME_PART_ENDS = ("人民政府", "委员会", "办公室", "办公厅", "办事处", "自治区", "自治州", "自治县", "省", "市", "区", "县",
+                   "州", "盟", "旗", "镇", "乡", "街道", "厅", "局", "委", "办", "中心", "院", "署", "处")
+# …unless the next character continues the word (市场监督管理局, 区域, 县级)
+_NAME_CONTINUES = set("场域级属辖直长")
+
+
+def break_name(name: str, max_chars: float) -> list[str]:
+    """``name`` in as few lines of at most ``max_chars`` body characters as possible, broken only between its
+    parts (after 省/市/县/人民政府/局…, or before an opening bracket), the lines as even as possible; the name
+    as one line when it fits or cannot be broken so."""
+    if advance_width(name) <= max_chars:
+        return [name]
+    cuts = [i for i in range(1, len(name))
+            if (name[:i].endswith(_NAME_PART_ENDS) and name[i] not in _NAME_CONTINUES) or name[i] in "（("]
+    best: list[str] | None = None
+    for count in (2, 3):
+        for chosen in combinations(cuts, count - 1):
+            bounds = [0, *chosen, len(name)]
+            lines = [name[a:b] for a, b in zip(bounds, bounds[1:])]
+            if all(advance_width(line) <= max_chars for line in lines):
+                if best is None or max(map(advance_width, lines)) < max(map(advance_width, best)):
+                    best = lines
+        if best is not None:
+            return best
+    return [name]
+
+
+def signature_indents(organ: str, date_text: str, line_chars: int = 28, chars_from_right: float = 2.0) -> tuple[float, float]:
     """Right indents (in characters) of the signature lines per GB/T 9704 7.3.5.1: the organ name 右空二字
     and the date starting two characters right of the name's first character; when the date is the longer
-    line, the date is 右空二字 and the name moves left to keep that relation. A name too long for that on
-    one ``line_chars`` line wraps: both lines are then 右空二字."""
-    name, date = display_width(organ), display_width(date_text)
-    if name + chars_from_right + 2 > line_chars:
+    line, the date is 右空二字 and the name moves left to keep that relation. Widths are printed widths
+    (:func:`advance_width`: digits are half an em, every character is condensed). ``organ`` may hold line
+    breaks (:func:`break_name`); a name too long for that relation on one ``line_chars`` line gives both lines
+    右空二字."""
+    name = max(advance_width(line) for line in organ.split("\n"))
+    date = advance_width(date_text)
+    two = advance_width("二字")
+    if "\n" in organ or name + chars_from_right + two > line_chars:
         return chars_from_right, chars_from_right
-    if date + 2 > name:  # the date is the longer line
+    if date + two > name:  # the date is the longer line
         date_right = chars_from_right
-        return date_right + date + 2 - name, date_right
-    return chars_from_right, chars_from_right + name - 2 - date
+        return round(date_right + date + two - name, 2), date_right
+    return chars_from_right, round(chars_from_right + name - two - date, 2)
 
 
 def date_text(iso: str) -> str:
