@@ -20,16 +20,52 @@ from .problems import Problem
 from .report import blocks, rules
 from .tables import FoundTable, Reading, classify, read_tables, squash
 
+# Every pattern here is linear in its text: applied with ``match`` at one start, no two quantifiers over the
+# same characters side by side (``\s*`` next to ``\s*``, ``.+?\s*$``); what a pattern would need to
+# backtrack over is stripped in Python first. tests/test_regex_linear.py checks each with hostile texts.
 _CN = f"[{CN_NUMERALS}]+"
+_CN_HEADING = f"[{blocks.NUMERAL_CHARS}]+"  # （一百零一）: a list may hold more than 99 headings
 _LEVEL_NUMBERS = {  # heading numbers by level, as written in published reports
-    2: re.compile(rf"^[（(]{_CN}[）)]\s*"),
+    2: re.compile(rf"^[（(]{_CN_HEADING}[）)]\s*"),
     3: re.compile(r"^\d+\s*[.．、]\s*"),
     4: re.compile(r"^[（(]\d+[）)]\s*"),
 }
-_SECTION = re.compile(rf"^\s*({_CN})\s*[、.．]\s*(.+?)\s*$")
-_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
-_TITLE_END = re.compile(r"(\d{4})\s*年\s*度?\s*政府信息公开工作年度报告\s*$")
+_SECTION = re.compile(rf"\s*({_CN})\s*[、.．]")
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_DUN_HEADING = re.compile(r"\d+\s*、")
+_HEADING_STYLE = re.compile(r"Heading[2-4]")
+_YEAR_AT_END = re.compile(r"\d{4}$")
+_TITLE_TAIL = "政府信息公开工作年度报告"
 _STOPS = "。：:"
+#: texts longer than this are never a title, section heading or date line: no pattern ever sees more
+_LINE_MAX = 400
+
+
+def _title_end(text: str) -> tuple[int, int] | None:
+    """``(start, year)`` when ``text`` ends with ``{year}年[度]政府信息公开工作年度报告`` (spaces allowed
+    between the pieces): ``start`` is where the year begins. Read from the end, without backtracking."""
+    head = text.rstrip()
+    if len(head) > _LINE_MAX * 4 or not head.endswith(_TITLE_TAIL):
+        return None
+    head = head[: -len(_TITLE_TAIL)].rstrip()
+    if head.endswith("度"):
+        head = head[:-1].rstrip()
+    if not head.endswith("年"):
+        return None
+    head = head[:-1].rstrip()
+    year = _YEAR_AT_END.search(head[-4:])
+    if not year:
+        return None
+    return len(head) - 4, int(year.group())
+
+
+def _date_of(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a date line such as ``2025年1月20日``."""
+    text = text.strip()
+    match = _DATE.match(text) if len(text) <= _LINE_MAX else None
+    if not match or match.end() != len(text):
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
 @dataclass
@@ -57,9 +93,9 @@ def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None
     if len(para.text) > 60:
         return None
     match = _SECTION.match(para.text)
-    if not match:
+    if not match or not para.text[match.end():].strip():
         return None
-    number, title = match.group(1), squash(match.group(2))
+    number, title = match.group(1), squash(para.text[match.end():])
     section = next((s for s in fmt.sections if s.number == number), None)
     if section is None:
         return None
@@ -81,7 +117,7 @@ def _strip_number(text: str, level: int) -> str:
 
 
 def _heading_level(para: Paragraph) -> int | None:
-    if re.fullmatch(r"Heading[2-4]", para.style):
+    if _HEADING_STYLE.fullmatch(para.style):
         return int(para.style[-1])
     for level, pattern in _LEVEL_NUMBERS.items():
         if pattern.match(para.text):
@@ -122,7 +158,7 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        if not styled and re.match(r"^\d+\s*、", para.text) and level == 3:
+        if not styled and _DUN_HEADING.match(para.text) and level == 3:
             result.warn(path, "numbering", f"“{para.text[:12]}…”使用“1、”式序号，按“1.”读取", found=para.text[:20])
         target = stack[-1][1] if stack else top
         run_in = _run_in(para, level, styled)
@@ -144,7 +180,7 @@ def _strip_number(text: str, level: int) -> str:
 
 
 def _heading_level(para: Paragraph) -> int | None:
-    if re.fullmatch(r"Heading[2-4]", para.style):
+    if _HEADING_STYLE.fullmatch(para.style):
         return int(para.style[-1])
     for level, pattern in _LEVEL_NUMBERS.items():
         if pattern.match(para.text):
@@ -185,7 +221,7 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        if not styled and re.match(r"^\d+\s*、", para.text) and level == 3:
+        if not styled and _DUN_HEADING.match(para.text) and level == 3:
             result.warn(path, "numbering", f"“{para.text[:12]}…”使用“1、”式序号，按“1.”读取", found=para.text[:20])
         target = stack[-1][1] if stack else top
         run_in = _run_in(para, level, styled)
@@ -207,17 +243,17 @@ def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_titl
     if styled:
         lines = styled
     else:
-        end = next((i for i, p in enumerate(content[:4]) if _TITLE_END.search(p.text)), None)
+        end = next((i for i, p in enumerate(content[:4]) if _title_end(p.text)), None)
         lines = content[: end + 1] if end is not None else content[:1]
     texts = [p.text.strip() for p in lines]
     joined = "".join(texts)
-    match = _TITLE_END.search(joined)
-    if not match and _TITLE_END.search(properties_title or ""):
+    match = _title_end(joined)
+    if not match and _title_end(properties_title or ""):
         joined = properties_title
-        match = _TITLE_END.search(joined)
+        match = _title_end(joined)
     if match:
-        result.data["organ"] = joined[: match.start()].strip()
-        result.data["year"] = int(match.group(1))
+        result.data["organ"] = joined[: match[0]].strip()
+        result.data["year"] = match[1]
     else:
         result.error(("year",), "title", f"标题“{joined[:40]}”中没有找到“某年政府信息公开工作年度报告”，无法确定机关名称和年度")
     if "organ" in result.data:
@@ -236,9 +272,10 @@ def _signature(paras: list[Paragraph], result: Reading, styled: bool) -> list[Pa
     content = [p for p in paras if p.text.strip()]
     if styled:
         content = [p for p in content if p.style == "Signature"]
-    if not content or not _DATE.match(content[-1].text):
+    date = _date_of(content[-1].text) if content else None
+    if date is None:
         return paras
-    year, month, day = (int(g) for g in _DATE.match(content[-1].text).groups())  # type: ignore[union-attr]
+    year, month, day = date
     result.data["date"] = f"{year:04d}-{month:02d}-{day:02d}"
     position = {id(p): i for i, p in enumerate(paras)}
     cut = position[id(content[-1])]

@@ -23,7 +23,12 @@ from .format import CellSpec, Format, Table
 from .problems import Problem
 from .report import rules
 
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:件|万元)?\s*(?:[（(](.*)[）)])?\s*$")
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")  # matched at a fixed start: linear
+_SPACES = re.compile(r"\s+")
+_UNITS = ("件", "万元")
+#: the longest number a cell may hold (digits and point): far beyond any count or fee the schema allows, and
+#: below Python's int-string conversion limit
+NUMBER_MAX_CHARS = 40
 TABLE_NAMES = {"table2": "表二", "table3": "表三", "table4": "表四"}
 
 
@@ -72,7 +77,26 @@ class Reading:
 
 
 def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    return _SPACES.sub("", text)
+
+
+def split_number(text: str) -> tuple[str, str | None] | None:
+    """``(number, note)`` of a cell such as ``12``, `` 3.5 万元 ``, ``7（含转办2件）``; None when the cell is
+    not a number. Read without backtracking (no regular expression over the whole cell): linear in the text."""
+    text = text.strip()
+    match = _DECIMAL.match(text)
+    if not match:
+        return None
+    number, rest = match.group(), text[match.end():].lstrip()
+    for unit in _UNITS:
+        if rest.startswith(unit):
+            rest = rest[len(unit):].lstrip()
+            break
+    if not rest:
+        return number, None
+    if rest[0] in "（(" and rest[-1] in "）)":
+        return number, rest[1:-1]
+    return None
 
 
 _DUN = re.compile(r"^(\d+)、")  # ``1、`` numbering, written for ``1.`` in many published reports
@@ -112,7 +136,7 @@ def _slots(cells: list[Cell]) -> list[list[Cell]]:
 
 
 def _is_value(text: str) -> bool:
-    return not text.strip() or bool(_NUMBER.match(text.replace(",", "").replace("，", "")))
+    return not text.strip() or split_number(text.replace(",", "").replace("，", "")) is not None
 
 
 @dataclass(frozen=True)
@@ -141,11 +165,14 @@ def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result
     if not clean:
         result.warn(path, "blank_cell", f"{where}为空白，按 0 读取（请核实）", cell=where)
         return 0
-    match = _NUMBER.match(clean)
+    match = split_number(clean)
     if not match:
-        result.error(path, "not_a_number", f"{where}“{text}”不是数字", cell=where, found=text)
+        result.error(path, "not_a_number", f"{where}“{_excerpt(text)}”不是数字", cell=where, found=_excerpt(text))
         return None
-    number, note = match.groups()
+    number, note = match
+    if len(number) > NUMBER_MAX_CHARS:
+        result.error(path, "number_too_long", f"{where}的数值过长（{len(number)} 位），不是有效的件数或费用", cell=where, found=_excerpt(text))
+        return None
     if note:
         result.warn(path, "cell_note", f"{where}含有说明“{note}”：数值按 {number} 读取，说明保留在此", cell=where, note=note, found=text)
     try:
@@ -158,6 +185,11 @@ def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result
         result.error(path, "not_a_count", f"{where}“{text}”不是整数件数", cell=where, found=text)
         return None
     return int(value)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """A cell's text as quoted in a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _set(data: dict[str, Any], key: str, value: Any) -> None:

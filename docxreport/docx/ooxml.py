@@ -332,22 +332,27 @@ def page_number_paragraph(paragraph: etree._Element, odd: bool) -> None:
 # --------------------------------------------------------------------------- paragraphs
 
 
-def _text_run(text: str, style: str | None = None) -> etree._Element:
-    """A run; newlines become line breaks and tabs become tabs, everything else is literal text."""
-    run = el("w:r")
+def _text_run(text: str, style: str | None = None, parent: etree._Element | None = None) -> etree._Element:
+    """A run; newlines become line breaks and tabs become tabs, everything else is literal text.
+
+    The run's children are made as sub-elements of one tree (and the run inside ``parent`` when given):
+    moving thousands of separately created elements between lxml documents costs time that grows faster
+    than their number, so a paragraph of many lines is built in place, in time linear in its text."""
+    run = el("w:r") if parent is None else etree.SubElement(parent, qn("w:r"))
     if style:
         run.append(el("w:rPr", None, el("w:rStyle", {"w:val": style})))
+    br, tab, t_tag = qn("w:br"), qn("w:tab"), qn("w:t")
+    space = "{http://www.w3.org/XML/1998/namespace}space"
     for i, line in enumerate(text.split("\n")):
         if i:
-            run.append(el("w:br"))
+            etree.SubElement(run, br)
         for j, piece in enumerate(line.split("\t")):
             if j:
-                run.append(el("w:tab"))
+                etree.SubElement(run, tab)
             if piece:
-                t = el("w:t")
-                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                t = etree.SubElement(run, t_tag)
+                t.set(space, "preserve")
                 t.text = piece
-                run.append(t)
     return run
 
 
@@ -365,7 +370,7 @@ def paragraph(style: str | None, runs: Iterable[Run], *, right_chars: float | No
     if len(ppr):
         p.append(ppr)
     for run in runs:
-        p.append(_text_run(run.text, run.style))
+        _text_run(run.text, run.style, p)
     return p
 
 

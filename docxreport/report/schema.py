@@ -104,7 +104,8 @@ def _blocks_defs(fmt: Format) -> dict[str, Any]:
         },
     }
     deepest = fmt.max_heading_depth + 1
-    defs[f"blocks{deepest}"] = {"type": "array", "items": {"$ref": "#/$defs/paragraph"}}
+    most = fmt.limits["blocks_max"]
+    defs[f"blocks{deepest}"] = {"type": "array", "maxItems": most, "items": {"$ref": "#/$defs/paragraph"}}
     for level in range(fmt.max_heading_depth, 1, -1):
         defs[f"heading{level}"] = {
             "title": b["heading"]["title"], "description": b["heading"]["description"],
@@ -116,6 +117,7 @@ def _blocks_defs(fmt: Format) -> dict[str, Any]:
         }
         defs[f"blocks{level}"] = {
             "type": "array",
+            "maxItems": most,
             "items": {"anyOf": [{"$ref": "#/$defs/paragraph"}, {"$ref": "#/$defs/runIn"}, {"$ref": f"#/$defs/heading{level}"}]},
         }
     return defs
@@ -304,18 +306,56 @@ def _translate_branches(error: ValidationError, fmt: Format) -> Iterator[Problem
         yield from _translate(sub, fmt)
 
 
-def _xml_problems(value: Any, path: tuple[PathPart, ...]) -> Iterator[Problem]:
+def _strings(data: Any) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    """Every string of ``data`` with its path, in document order (iteratively: data built in Python may
+    nest deeper than the recursion limit)."""
+    stack: list[tuple[tuple[PathPart, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            stack.extend(reversed([(path + (k,), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(path + (i,), v) for i, v in enumerate(value)]))
+
+
+def _xml_problems(data: Any) -> Iterator[Problem]:
     """Characters no Word document can hold (lone surrogates, U+FFFE/U+FFFF), anywhere in the text."""
-    if isinstance(value, str):
+    for path, value in _strings(data):
         bad = _NOT_XML_RE.search(value)
         if bad:
             yield Problem(path, "schema.invalid_character", f"第 {bad.start() + 1} 个字符 U+{ord(bad.group()):04X} 不是有效的文字字符，无法写入文档")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _xml_problems(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _xml_problems(v, path + (i,))
+
+
+def _size_problems(data: Any, fmt: Format) -> Iterator[Problem]:
+    """What a report can hold beyond single values: line breaks in one paragraph, paragraphs and text in all
+    (the format's ``limits``); rendering and reading back stay within seconds below these bounds."""
+    lim = fmt.limits
+    breaks_max, chars_max, paras_max = lim["text_max_line_breaks"], lim["report_max_chars"], lim["report_max_paragraphs"]
+    chars = paragraphs = 0
+    for path, value in _strings(data):
+        chars += len(value)
+        if path and path[-1] in ("heading", "text") or (len(path) >= 2 and isinstance(path[-1], int)):
+            paragraphs += 1
+        breaks = value.count("\n")
+        if breaks > breaks_max:
+            yield Problem(path, "schema.line_breaks", f"一段文字中的换行过多：最多 {breaks_max} 个，实际 {breaks} 个（请分成多个段落）")
+    if chars > chars_max:
+        yield Problem((), "schema.report_size", f"报告文字过多：最多 {chars_max} 个字符，实际 {chars} 个")
+    if paragraphs > paras_max:
+        yield Problem((), "schema.report_size", f"报告段落过多：最多 {paras_max} 段（含小标题），实际 {paragraphs} 段")
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Decimal places of a finite ``value`` as written, trailing zeros not counted; exact whatever its
+    exponent (no context arithmetic, which overflows or rounds to 0 on ``1e-999999999``)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing == len(digits):  # zero
+        return 0
+    return max(0, -(exponent + trailing))
 
 
 def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
@@ -330,8 +370,8 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
             exact = Decimal(repr(node)) if isinstance(node, float) else node
             if exact.is_nan():  # passes minimum and maximum; only data not read by jsonfile can hold it
                 yield Problem(tuple(key.split(".")), "json.non_finite", "不允许使用 NaN：数值必须是有限的数字")
-            elif exact.is_finite() and exact.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
-                yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {node}")
+            elif exact.is_finite() and _decimal_places(exact) > places:
+                yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {str(node)[:30]}")
 
 
 def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
@@ -340,8 +380,9 @@ def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
     found: list[Problem] = []
     for error in () if _quick_valid()(data) else _validator().iter_errors(data):
         found.extend(_translate(error, fmt))
-    found.extend(_xml_problems(data, ()))
+    found.extend(_xml_problems(data))
     found.extend(_fee_problems(data, fmt))
+    found.extend(_size_problems(data, fmt))
     # one value can fail two keywords the same way (an empty string: minLength and pattern); report it once
     seen: set[tuple[tuple[PathPart, ...], str]] = set()
     unique = []
