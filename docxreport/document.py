@@ -37,6 +37,8 @@ _HEADING_STYLE = re.compile(r"Heading[2-4]")
 _YEAR_AT_END = re.compile(r"\d{4}$")
 _TITLE_TAIL = "政府信息公开工作年度报告"
 _STOPS = "。：:"
+#: a report has three tables (some split in pieces); a document with more is not read
+TABLES_MAX = 200
 #: texts longer than this are never a title, section heading or date line: no pattern ever sees more
 _LINE_MAX = 400
 
@@ -306,6 +308,8 @@ def read_report(document: Document) -> tuple[dict[str, Any], list[Problem]]:
             if section and all(s.key != section.key for _, s in starts):
                 starts.append((index, section))
     tables = [i for i in items if isinstance(i, FoundTable)]
+    if len(tables) > TABLES_MAX:
+        raise NotAReportError(f"{document.name}: 不是政府信息公开工作年度报告：表格过多（{len(tables)} 个，最多 {TABLES_MAX} 个）")
     if not starts and not any(classify(t, fmt) for t in tables):
         raise NotAReportError(f"{document.name}: 不是政府信息公开工作年度报告：没有找到“一、总体情况”等章节标题，也没有找到统计表")
 

@@ -13,6 +13,7 @@ The inverse, for writers: :func:`cell_text` gives the printed text of a format c
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,14 +116,18 @@ def normal_label(label: str) -> str:
 
 
 
+@functools.cache
+def _markers(fmt: Format) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each table's markers, normalised once per format (a document may hold thousands of tables)."""
+    found = [(str(t), tuple(normal_label(m) for m in ms)) for t, ms in fmt.variants["table_markers"].items()]
+    return (*found, ("table2", tuple(normal_label(m) for m in fmt.variants["table2_2019"]["markers"])))
+
+
 def classify(table: FoundTable, fmt: Format) -> str | None:
-    texts = {normal_label(c.text) for c in table.cells}
-    joined = "|".join(texts)
-    for table_id, markers in fmt.variants["table_markers"].items():
-        if any(normal_label(m) in joined for m in markers):
-            return str(table_id)
-    if any(normal_label(m) in joined for m in fmt.variants["table2_2019"]["markers"]):
-        return "table2"
+    joined = "|".join({normal_label(c.text) for c in table.cells})
+    for table_id, markers in _markers(fmt):
+        if any(m in joined for m in markers):
+            return table_id
     return None
 
 

@@ -429,12 +429,27 @@ def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[Ce
 # --------------------------------------------------------------------------- reading
 
 
+_W_P, _W_T, _W_TR, _W_TC = qn("w:p"), qn("w:t"), qn("w:tr"), qn("w:tc")
+_W_TRPR, _W_TCPR, _W_GRID_BEFORE, _W_GRID_SPAN = qn("w:trPr"), qn("w:tcPr"), qn("w:gridBefore"), qn("w:gridSpan")
+_W_VMERGE, _W_VAL = qn("w:vMerge"), qn("w:val")
+#: the widest span read: a national table has 16 grid columns; a larger or malformed span counts as 1
+SPAN_MAX = 64
+
+
 def cell_text(tc: etree._Element) -> str:
     """Text of a table cell; its paragraphs joined by newlines."""
-    paras = []
-    for p in tc.iter(qn("w:p")):
-        paras.append("".join(node.text or "" for node in p.iter(qn("w:t"))))
-    return "\n".join(paras)
+    return "\n".join("".join(node.text or "" for node in p.iter(_W_T)) for p in tc.iter(_W_P))
+
+
+def _grid_number(element: etree._Element | None, default: int) -> int:
+    """``w:val`` of ``w:gridSpan``/``w:gridBefore`` as a column count: a value that is missing, not a
+    number or out of range (``x``, ``-3``, ``99999``) reads as ``default`` rather than failing."""
+    if element is None:
+        return default
+    value = element.get(_W_VAL) or ""
+    if not (value.isascii() and value.isdigit() and len(value) <= 3):
+        return default
+    return min(int(value), SPAN_MAX)
 
 
 def read_grid(tbl: etree._Element) -> list[Cell]:
@@ -442,16 +457,14 @@ def read_grid(tbl: etree._Element) -> list[Cell]:
     merged run of cells read as one cell with its rowspan."""
     open_cells: dict[int, list[int]] = {}  # column → [row, col, rowspan, colspan] of a cell being merged down
     found: list[list[int | str]] = []
-    for r, tr in enumerate(tbl.findall(qn("w:tr"))):
-        trpr = tr.find(qn("w:trPr"))
-        before = trpr.find(qn("w:gridBefore")) if trpr is not None else None
-        c = int(before.get(qn("w:val"))) if before is not None else 0
-        for tc in tr.findall(qn("w:tc")):
-            tcpr = tc.find(qn("w:tcPr"))
-            span_el = tcpr.find(qn("w:gridSpan")) if tcpr is not None else None
-            span = int(span_el.get(qn("w:val"))) if span_el is not None else 1
-            vmerge = tcpr.find(qn("w:vMerge")) if tcpr is not None else None
-            if vmerge is not None and vmerge.get(qn("w:val"), "continue") == "continue" and c in open_cells:
+    for r, tr in enumerate(tbl.iterchildren(_W_TR)):
+        trpr = tr.find(_W_TRPR)
+        c = _grid_number(trpr.find(_W_GRID_BEFORE) if trpr is not None else None, 0)
+        for tc in tr.iterchildren(_W_TC):
+            tcpr = tc.find(_W_TCPR)
+            span = max(_grid_number(tcpr.find(_W_GRID_SPAN) if tcpr is not None else None, 1), 1)
+            vmerge = tcpr.find(_W_VMERGE) if tcpr is not None else None
+            if vmerge is not None and vmerge.get(_W_VAL, "continue") == "continue" and c in open_cells:
                 open_cells[c][2] += 1  # type: ignore[operator]
             else:
                 cell: list[int | str] = [r, c, 1, span, cell_text(tc)]
