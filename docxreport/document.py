@@ -17,19 +17,14 @@ from typing import Any
 from .errors import NotAReportError
 from .format import CN_NUMERALS, Format, Section, load_format
 from .problems import Problem
-from .report import blocks, rules
+from .report import blocks, readback, rules
 from .tables import FoundTable, Reading, classify, read_tables, squash
 
 # Every pattern here is linear in its text: applied with ``match`` at one start, no two quantifiers over the
 # same characters side by side (``\s*`` next to ``\s*``, ``.+?\s*$``); what a pattern would need to
 # backtrack over is stripped in Python first. tests/test_regex_linear.py checks each with hostile texts.
 _CN = f"[{CN_NUMERALS}]+"
-_CN_HEADING = f"[{blocks.NUMERAL_CHARS}]+"  # （一百零一）: a list may hold more than 99 headings
-_LEVEL_NUMBERS = {  # heading numbers by level, as written in published reports
-    2: re.compile(rf"^[（(]{_CN_HEADING}[）)]\s*"),
-    3: re.compile(r"^\d+\s*[.．、]\s*"),
-    4: re.compile(r"^[（(]\d+[）)]\s*"),
-}
+_LEVEL_NUMBERS = readback.LEVEL_NUMBERS  # heading numbers by level, as written in published reports
 _SECTION = re.compile(rf"\s*({_CN})\s*[、.．]")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DUN_HEADING = re.compile(r"\d+\s*、")
@@ -363,9 +358,11 @@ def _canonical_blocks(items: list[Any]) -> list[Any]:
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """What :func:`extract` gives back for rendered ``data``: totals filled in, ``format`` set, the
     editor-only ``$schema`` dropped, a title equal to the default omitted, paragraphs after a heading's
-    body moved into it (for round-trip comparisons)."""
+    body moved into it, the organ, title lines and headings as printed text reads back
+    (:func:`docxreport.report.readback.read_back`, which ``validate`` warns about), for round-trip
+    comparisons."""
     fmt = load_format()
-    full = rules.complete(data, fmt)
+    full = rules.complete(readback.read_back(data, fmt)[0], fmt)
     full.pop("$schema", None)
     full["format"] = fmt.id
     title = full.get("title")

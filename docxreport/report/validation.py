@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import InvalidReportError
 from ..format import load_format
 from ..problems import Problem, Severity
-from . import rules
+from . import readback, rules
 from .jsonfile import Source, read_json
 from .schema import schema_problems
 
@@ -22,6 +22,7 @@ def validate(data: Any, previous: Any = None) -> list[Problem]:
     fmt = load_format()
     problems = schema_problems(data, fmt)
     problems.extend(rules.check(data, fmt, previous))
+    problems.extend(readback.read_back(data, fmt)[1])  # what the printed report will not keep
     return problems
 
 
