@@ -71,7 +71,7 @@ def _blocks(items: Any, fmt: Format, level: int, path: tuple[PathPart, ...], pro
         run_in = "text" in block
         block = dict(block)
         heading = block["heading"]
-        if level <= fmt.max_heading_depth and n <= blocks.NUMERAL_MAX:
+        if level <= fmt.max_heading_depth and n <= blocks.NUMERAL_MAX and heading.strip():  # blank: the schema says
             back = heading_read_back(heading, level, n, fmt.heading_numbering, run_in)
             if back != heading:
                 problems.append(Problem(path + (index, "heading"), "text.read_back",
@@ -91,17 +91,17 @@ def read_back(data: Any, fmt: Format) -> tuple[Any, list[Problem]]:
         return data, problems
     out = dict(data)
     organ = out.get("organ")
-    if isinstance(organ, str) and organ.strip() != organ:
+    if isinstance(organ, str) and organ.strip() and organ.strip() != organ:
         out["organ"] = organ.strip()
         problems.append(Problem(("organ",), "text.read_back", f"机关名称首尾有空白字符，文档中不会保留，读回为“{organ.strip()[:30]}”", "warning"))
     title = out.get("title")
-    if isinstance(title, str) and title.strip() != title:
+    if isinstance(title, str) and title.strip() and title.strip() != title:
         out["title"] = title.strip()
         problems.append(Problem(("title",), "text.read_back", "标题首尾有空白字符，文档中不会保留", "warning"))
     elif isinstance(title, list):
         lines = [t.strip() if isinstance(t, str) else t for t in title]
         for i, (before, after) in enumerate(zip(title, lines)):
-            if before != after:
+            if before != after and after:
                 problems.append(Problem(("title", i), "text.read_back", "标题行首尾有空白字符，文档中不会保留", "warning"))
         out["title"] = lines
     for key in ["preamble"] + [s.key for s in fmt.sections if not s.is_table]:
