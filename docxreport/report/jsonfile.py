@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from ..files import read_input
@@ -22,7 +22,7 @@ _INT_DIGITS_MAX = 4000  # below CPython's int-string limit, far beyond any bound
 #: the longest decimal number text and the largest exponent read: beyond them no count or fee can be meant,
 #: and :mod:`decimal` arithmetic on them overflows or takes unbounded time
 _DECIMAL_CHARS_MAX = 100
-_EXPONENT_MAX = 100
+EXPONENT_MAX = 100
 #: how deep arrays and objects may nest: a report nests about ten levels (four heading levels)
 DEPTH_MAX = 64
 
@@ -62,8 +62,11 @@ def _parse_constant(name: str) -> _Flagged:
 
 
 def _parse_float(text: str) -> Decimal | _Flagged:
-    value = Decimal(text) if len(text) <= _DECIMAL_CHARS_MAX else None
-    if value is None or not -_EXPONENT_MAX <= value.as_tuple().exponent <= _EXPONENT_MAX:  # type: ignore[operator]
+    try:
+        value = Decimal(text) if len(text) <= _DECIMAL_CHARS_MAX else None
+    except InvalidOperation:  # an exponent beyond what decimal can hold at all
+        value = None
+    if value is None or not -EXPONENT_MAX <= value.as_tuple().exponent <= EXPONENT_MAX:  # type: ignore[operator]
         return _Flagged(text[:20] + ("…" if len(text) > 20 else ""), "json.number_out_of_range", f"数值“{text[:20]}{'…' if len(text) > 20 else ''}”超出范围：数值必须是普通写法的数字（如 12 或 3.5）")
     return value
 
@@ -100,7 +103,7 @@ def _decode(raw: bytes) -> tuple[str | None, list[Problem]]:
         return None, [Problem((), "file.encoding", f"{hint}：第 {exc.start + 1} 字节 0x{raw[exc.start]:02X} 无法按 UTF-8 解码", line=line, column=col)]
 
 
-def _too_deep(value: Any) -> tuple[PathPart, ...] | None:
+def too_deep(value: Any) -> tuple[PathPart, ...] | None:
     """The path of the first value nested deeper than :data:`DEPTH_MAX`, or None (without recursion)."""
     stack: list[tuple[Any, tuple[PathPart, ...]]] = [(value, ())]
     while stack:
@@ -116,7 +119,7 @@ def _too_deep(value: Any) -> tuple[PathPart, ...] | None:
 
 def _walk(value: Any, path: tuple[PathPart, ...], problems: list[Problem]) -> Any:
     """Turn hook markers into Problems and plain values; returns the cleaned value. Recursive: call it
-    only on values no deeper than :data:`DEPTH_MAX` (see :func:`_too_deep`)."""
+    only on values no deeper than :data:`DEPTH_MAX` (see :func:`too_deep`)."""
     if isinstance(value, _Flagged):
         problems.append(Problem(path, value.rule, value.message))
         return None
@@ -148,7 +151,7 @@ def parse_json(raw: bytes) -> tuple[Any, list[Problem]]:
         return None, [Problem((), "json.syntax", f"JSON 语法错误：{_syntax_message(exc.msg)}", line=exc.lineno, column=exc.colno)]
     except RecursionError:
         return None, [Problem((), "json.too_deep", "JSON 嵌套层数过多", line=1, column=1)]
-    deep = _too_deep(data)
+    deep = too_deep(data)
     if deep is not None:
         return None, [Problem(deep, "json.too_deep", f"JSON 嵌套层数过多（超过 {DEPTH_MAX} 层）")]
     found: list[Problem] = []

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 from ..data import data_file
 from ..format import CN_NUMERALS, Format, load_format
 from ..problems import PathPart, Problem
+from .jsonfile import DEPTH_MAX, EXPONENT_MAX, too_deep
 from .quickcheck import Unsupported, compile_schema
 from .rules import sum_targets, zero_cells
 
@@ -329,22 +330,28 @@ def _xml_problems(data: Any) -> Iterator[Problem]:
 
 
 def _size_problems(data: Any, fmt: Format) -> Iterator[Problem]:
-    """What a report can hold beyond single values: line breaks in one paragraph, paragraphs and text in all
-    (the format's ``limits``); rendering and reading back stay within seconds below these bounds."""
+    """What a report can hold beyond single values (the format's ``limits``): line breaks and tabs in one
+    text and in all, paragraphs and characters in all. Each line break or tab is an element of its own in
+    the document, so they bound its size as much as the characters do; below these bounds a report
+    renders within 1 GB and seconds (docs/reliability.md)."""
     lim = fmt.limits
     breaks_max, chars_max, paras_max = lim["text_max_line_breaks"], lim["report_max_chars"], lim["report_max_paragraphs"]
-    chars = paragraphs = 0
+    all_breaks_max = lim["report_max_line_breaks"]
+    chars = paragraphs = all_breaks = 0
     for path, value in _strings(data):
         chars += len(value)
         if path and path[-1] in ("heading", "text") or (len(path) >= 2 and isinstance(path[-1], int)):
             paragraphs += 1
-        breaks = value.count("\n")
+        breaks = value.count("\n") + value.count("\t")
+        all_breaks += breaks
         if breaks > breaks_max:
-            yield Problem(path, "schema.line_breaks", f"一段文字中的换行过多：最多 {breaks_max} 个，实际 {breaks} 个（请分成多个段落）")
+            yield Problem(path, "schema.line_breaks", f"一段文字中的换行和制表符过多：最多 {breaks_max} 个，实际 {breaks} 个（请分成多个段落）")
     if chars > chars_max:
         yield Problem((), "schema.report_size", f"报告文字过多：最多 {chars_max} 个字符，实际 {chars} 个")
     if paragraphs > paras_max:
         yield Problem((), "schema.report_size", f"报告段落过多：最多 {paras_max} 段（含小标题），实际 {paragraphs} 段")
+    if all_breaks > all_breaks_max:
+        yield Problem((), "schema.report_size", f"报告中的换行和制表符过多：最多 {all_breaks_max} 个，实际 {all_breaks} 个")
 
 
 def _decimal_places(value: Decimal) -> int:
@@ -370,6 +377,8 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
             exact = Decimal(repr(node)) if isinstance(node, float) else node
             if exact.is_nan():  # passes minimum and maximum; only data not read by jsonfile can hold it
                 yield Problem(tuple(key.split(".")), "json.non_finite", "不允许使用 NaN：数值必须是有限的数字")
+            elif exact.is_finite() and not -EXPONENT_MAX <= exact.as_tuple().exponent <= EXPONENT_MAX:  # type: ignore[operator]
+                yield Problem(tuple(key.split(".")), "json.number_out_of_range", f"数值 {str(node)[:20]} 超出范围：数值必须是普通写法的数字（如 12 或 3.5）")
             elif exact.is_finite() and _decimal_places(exact) > places:
                 yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {str(node)[:30]}")
 
@@ -377,6 +386,9 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
 def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
     """Every schema problem of ``data``, in document order."""
     fmt = fmt or load_format()
+    deep = too_deep(data)  # data built in Python can nest past what jsonschema (and repr) can recurse into
+    if deep is not None:
+        return [Problem(deep, "json.too_deep", f"嵌套层数过多（超过 {DEPTH_MAX} 层）")]
     found: list[Problem] = []
     for error in () if _quick_valid()(data) else _validator().iter_errors(data):
         found.extend(_translate(error, fmt))
