@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 REPORTS_PER_WORKER = 500
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _ILLEGAL = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
+_SPACES = re.compile(r"\s+")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 NAME_MAX_CHARS = 80
 
@@ -187,7 +188,7 @@ def safe_name(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
     text = _ILLEGAL.sub("_", text)
-    text = re.sub(r"\s+", " ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
+    text = _SPACES.sub(" ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
     if not text.strip("_ ."):
         text = "report"
     if text.split(".")[0].upper() in _WINDOWS_RESERVED:

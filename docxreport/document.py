@@ -20,15 +20,15 @@ from .problems import Problem
 from .report import blocks, readback, rules
 from .tables import FoundTable, Reading, classify, read_tables, squash
 
-# Every pattern here is linear in its text: applied with ``match`` at one start, no two quantifiers over the
+# Every pattern here is linear in its text: anchored at one start (``^``), no two quantifiers over the
 # same characters side by side (``\s*`` next to ``\s*``, ``.+?\s*$``); what a pattern would need to
 # backtrack over is stripped in Python first. tests/test_regex_linear.py checks each with hostile texts.
 _CN = f"[{CN_NUMERALS}]+"
 _LEVEL_NUMBERS = readback.LEVEL_NUMBERS  # heading numbers by level, as written in published reports
-_SECTION = re.compile(rf"\s*({_CN})\s*[、.．]")
-_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_DUN_HEADING = re.compile(r"\d+\s*、")
-_HEADING_STYLE = re.compile(r"Heading[2-4]")
+_SECTION = re.compile(rf"^\s*({_CN})\s*[、.．]")  # ^: linear under search too, not only match
+_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_DUN_HEADING = re.compile(r"^\d+\s*、")
+_HEADING_STYLE = re.compile(r"^Heading[2-4]$")
 _YEAR_AT_END = re.compile(r"\d{4}$")
 _TITLE_TAIL = "政府信息公开工作年度报告"
 _STOPS = "。：:"

@@ -24,7 +24,7 @@ from .format import CellSpec, Format, Table
 from .problems import Problem
 from .report import rules
 
-_DECIMAL = re.compile(r"\d+(?:\.\d+)?")  # matched at a fixed start: linear
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?")  # anchored: linear
 _SPACES = re.compile(r"\s+")
 _UNITS = ("件", "万元")
 #: the longest number a cell may hold (digits and point): far beyond any count or fee the schema allows, and

@@ -57,14 +57,23 @@ _SLOT_NS = "urn:docxreport:slot"
 # --------------------------------------------------------------------------- errors that say where
 
 
-_PARAGRAPH = re.compile(r"<w:p[ >].*?</w:p>", re.DOTALL)  # XML from a parsed part: every <w:p …> is closed
+_PARAGRAPH_START = re.compile(r"<w:p[ >]")
 _TEXT = re.compile(r"<w:t(?: [^>]*)?>([^<]*)</w:t>")
 _TAG_TEXT = re.compile(r"\{[{%][^{}]*[}%]\}")  # a whole tag: no brace inside, so each start scans its own text
 
 
 def _part_paragraphs(xml: str) -> list[str]:
-    """Text of each paragraph of a part, tags included, for locating a template tag."""
-    return ["".join(_TEXT.findall(para)) for para in _PARAGRAPH.findall(xml)]
+    """Text of each paragraph of a part, tags included, for locating a template tag. Each paragraph runs to
+    the first ``</w:p>`` after its start (found with :meth:`str.find`: linear even when one is missing)."""
+    out = []
+    position = 0
+    while (start := _PARAGRAPH_START.search(xml, position)) is not None:
+        end = xml.find("</w:p>", start.end())
+        if end < 0:
+            break
+        out.append("".join(_TEXT.findall(xml, start.start(), end)))
+        position = end + len("</w:p>")
+    return out
 
 
 def locate(name: str, parts: list[tuple[str, str]], properties: Mapping[str, str]) -> str:
