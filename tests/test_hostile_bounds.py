@@ -397,3 +397,57 @@ def test_hyperlinks_stay_and_the_attached_template_link_is_dropped() -> None:
 def test_template_errors_from_the_api_are_template_errors() -> None:
     with pytest.raises(TemplateError, match="运算“\\*”的结果过长"):
         docxreport.render(BASE, template=io.BytesIO(_template("{{ 'ab' * 10**8 }}")))
+
+
+# --------------------------------------------------------------------------- 5. property: valid ⇔ renders
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COUNT_MAX, _FEE_MAX, _PLACES = LIMITS["count_max"], LIMITS["fee_max"], LIMITS["fee_decimals"]
+_EDGE_COUNTS = st.sampled_from([0, 1, _COUNT_MAX, _COUNT_MAX + 1, -1, 10**30])
+_EDGE_FEES = st.sampled_from([
+    0, _FEE_MAX, Decimal(_FEE_MAX) + Decimal(10) ** -_PLACES, Decimal(10) ** -_PLACES, Decimal(10) ** -(_PLACES + 1),
+    Decimal("1E+8"), Decimal("1E+9"), Decimal("1e-999999999"), Decimal("1e999999999"), Decimal("0e-200"),
+    Decimal("-0"), 1e308, 0.1, Decimal("99999999.999999"), Decimal("12.3000000000"),
+])
+
+
+@st.composite
+def _edge_reports(draw: st.DrawFn) -> dict:
+    data = _report()
+    data["proactive"] = {**data["proactive"], "licensing": draw(_EDGE_COUNTS), "fees": draw(_EDGE_FEES)}
+    data["year"] = draw(st.sampled_from([LIMITS["year_min"], LIMITS["year_max"], LIMITS["year_max"] + 1]))
+    data["organ"] = "机" * draw(st.sampled_from([1, LIMITS["organ_max_length"], LIMITS["organ_max_length"] + 1]))
+    headings = draw(st.sampled_from([1, 99, 100, 101, 150]))
+    level = draw(st.sampled_from([2, 3, 4]))
+    items: list = [{"heading": f"项{i}", "text": "正文"} for i in range(headings)]
+    for _ in range(level - 2):
+        items = [{"heading": "外层", "body": items}]
+    data["overview"] = items
+    breaks = draw(st.sampled_from([0, LIMITS["text_max_line_breaks"], LIMITS["text_max_line_breaks"] + 1]))
+    data["other"] = ["行\n" * breaks + "末"]
+    if draw(st.booleans()):
+        data["title"] = ["标题"] * draw(st.sampled_from([1, LIMITS["title_max_lines"], LIMITS["title_max_lines"] + 1]))
+    return data
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_edge_reports())
+def test_whatever_validate_accepts_renders_and_whatever_it_refuses_does_not(data: dict) -> None:
+    """Values at and just past each of the schema's limits: valid data always renders (and reads back its
+    heading count), invalid data is always refused by validation, never by a crash in rendering."""
+    errors = [p for p in docxreport.validate(data) if p.severity == "error"]
+    if errors:
+        with pytest.raises(InvalidReportError):
+            docxreport.render(data)
+        return
+    document = docxreport.render(data)
+    got, problems = extract(io.BytesIO(document))
+    assert [p for p in problems if p.severity == "error"] == []
+    def innermost(blocks_list: list) -> list:
+        while blocks_list[0].get("heading") == "外层":
+            blocks_list = blocks_list[0]["body"]
+        return blocks_list
+
+    assert [b["heading"] for b in innermost(got["overview"])] == [b["heading"] for b in innermost(data["overview"])]
