@@ -17,19 +17,52 @@ from typing import Any
 from .errors import NotAReportError
 from .format import CN_NUMERALS, Format, Section, load_format
 from .problems import Problem
-from .report import blocks, rules
+from .report import blocks, readback, rules
 from .tables import FoundTable, Reading, classify, read_tables, squash
 
+# Every pattern here is linear in its text: anchored at one start (``^``), no two quantifiers over the
+# same characters side by side (``\s*`` next to ``\s*``, ``.+?\s*$``); what a pattern would need to
+# backtrack over is stripped in Python first. tests/test_regex_linear.py checks each with hostile texts.
 _CN = f"[{CN_NUMERALS}]+"
-_LEVEL_NUMBERS = {  # heading numbers by level, as written in published reports
-    2: re.compile(rf"^[（(]{_CN}[）)]\s*"),
-    3: re.compile(r"^\d+\s*[.．、]\s*"),
-    4: re.compile(r"^[（(]\d+[）)]\s*"),
-}
-_SECTION = re.compile(rf"^\s*({_CN})\s*[、.．]\s*(.+?)\s*$")
-_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
-_TITLE_END = re.compile(r"(\d{4})\s*年\s*度?\s*政府信息公开工作年度报告\s*$")
+_LEVEL_NUMBERS = readback.LEVEL_NUMBERS  # heading numbers by level, as written in published reports
+_SECTION = re.compile(rf"^\s*({_CN})\s*[、.．]")  # ^: linear under search too, not only match
+_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_DUN_HEADING = re.compile(r"^\d+\s*、")
+_HEADING_STYLE = re.compile(r"^Heading[2-4]$")
+_YEAR_AT_END = re.compile(r"\d{4}$")
+_TITLE_TAIL = "政府信息公开工作年度报告"
 _STOPS = "。：:"
+#: a report has three tables (some split in pieces); a document with more is not read
+TABLES_MAX = 200
+#: texts longer than this are never a title, section heading or date line: no pattern ever sees more
+_LINE_MAX = 400
+
+
+def _title_end(text: str) -> tuple[int, int] | None:
+    """``(start, year)`` when ``text`` ends with ``{year}年[度]政府信息公开工作年度报告`` (spaces allowed
+    between the pieces): ``start`` is where the year begins. Read from the end, without backtracking."""
+    head = text.rstrip()
+    if len(head) > _LINE_MAX * 4 or not head.endswith(_TITLE_TAIL):
+        return None
+    head = head[: -len(_TITLE_TAIL)].rstrip()
+    if head.endswith("度"):
+        head = head[:-1].rstrip()
+    if not head.endswith("年"):
+        return None
+    head = head[:-1].rstrip()
+    year = _YEAR_AT_END.search(head[-4:])
+    if not year:
+        return None
+    return len(head) - 4, int(year.group())
+
+
+def _date_of(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a date line such as ``2025年1月20日``."""
+    text = text.strip()
+    match = _DATE.match(text) if len(text) <= _LINE_MAX else None
+    if not match or match.end() != len(text):
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
 @dataclass
@@ -57,9 +90,9 @@ def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None
     if len(para.text) > 60:
         return None
     match = _SECTION.match(para.text)
-    if not match:
+    if not match or not para.text[match.end():].strip():
         return None
-    number, title = match.group(1), squash(match.group(2))
+    number, title = match.group(1), squash(para.text[match.end():])
     section = next((s for s in fmt.sections if s.number == number), None)
     if section is None:
         return None
@@ -81,7 +114,7 @@ def _strip_number(text: str, level: int) -> str:
 
 
 def _heading_level(para: Paragraph) -> int | None:
-    if re.fullmatch(r"Heading[2-4]", para.style):
+    if _HEADING_STYLE.fullmatch(para.style):
         return int(para.style[-1])
     for level, pattern in _LEVEL_NUMBERS.items():
         if pattern.match(para.text):
@@ -122,7 +155,7 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        if not styled and re.match(r"^\d+\s*、", para.text) and level == 3:
+        if not styled and _DUN_HEADING.match(para.text) and level == 3:
             result.warn(path, "numbering", f"“{para.text[:12]}…”使用“1、”式序号，按“1.”读取", found=para.text[:20])
         target = stack[-1][1] if stack else top
         run_in = _run_in(para, level, styled)
@@ -144,7 +177,7 @@ def _strip_number(text: str, level: int) -> str:
 
 
 def _heading_level(para: Paragraph) -> int | None:
-    if re.fullmatch(r"Heading[2-4]", para.style):
+    if _HEADING_STYLE.fullmatch(para.style):
         return int(para.style[-1])
     for level, pattern in _LEVEL_NUMBERS.items():
         if pattern.match(para.text):
@@ -185,7 +218,7 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        if not styled and re.match(r"^\d+\s*、", para.text) and level == 3:
+        if not styled and _DUN_HEADING.match(para.text) and level == 3:
             result.warn(path, "numbering", f"“{para.text[:12]}…”使用“1、”式序号，按“1.”读取", found=para.text[:20])
         target = stack[-1][1] if stack else top
         run_in = _run_in(para, level, styled)
@@ -269,17 +302,17 @@ def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_titl
     if styled:
         lines = styled
     else:
-        end = next((i for i, p in enumerate(content[:4]) if _TITLE_END.search(p.text)), None)
+        end = next((i for i, p in enumerate(content[:4]) if _title_end(p.text)), None)
         lines = content[: end + 1] if end is not None else content[:1]
     texts = [p.text.strip() for p in lines]
     joined = "".join(texts)
-    match = _TITLE_END.search(joined)
-    if not match and _TITLE_END.search(properties_title or ""):
+    match = _title_end(joined)
+    if not match and _title_end(properties_title or ""):
         joined = properties_title
-        match = _TITLE_END.search(joined)
+        match = _title_end(joined)
     if match:
-        result.data["organ"] = joined[: match.start()].strip()
-        result.data["year"] = int(match.group(1))
+        result.data["organ"] = joined[: match[0]].strip()
+        result.data["year"] = match[1]
     else:
         result.error(("year",), "title", f"标题“{joined[:40]}”中没有找到“某年政府信息公开工作年度报告”，无法确定机关名称和年度")
     if "organ" in result.data:
@@ -298,9 +331,10 @@ def _signature(paras: list[Paragraph], result: Reading, styled: bool) -> list[Pa
     content = [p for p in paras if p.text.strip()]
     if styled:
         content = [p for p in content if p.style == "Signature"]
-    if not content or not _DATE.match(content[-1].text):
+    date = _date_of(content[-1].text) if content else None
+    if date is None:
         return paras
-    year, month, day = (int(g) for g in _DATE.match(content[-1].text).groups())  # type: ignore[union-attr]
+    year, month, day = date
     result.data["date"] = f"{year:04d}-{month:02d}-{day:02d}"
     position = {id(p): i for i, p in enumerate(paras)}
     cut = position[id(content[-1])]
@@ -331,6 +365,8 @@ def read_report(document: Document) -> tuple[dict[str, Any], list[Problem]]:
             if section and all(s.key != section.key for _, s in starts):
                 starts.append((index, section))
     tables = [i for i in items if isinstance(i, FoundTable)]
+    if len(tables) > TABLES_MAX:
+        raise NotAReportError(f"{document.name}: 不是政府信息公开工作年度报告：表格过多（{len(tables)} 个，最多 {TABLES_MAX} 个）")
     if not starts and not any(classify(t, fmt) for t in tables):
         raise NotAReportError(f"{document.name}: 不是政府信息公开工作年度报告：没有找到“一、总体情况”等章节标题，也没有找到统计表")
 
@@ -385,9 +421,11 @@ def _canonical_blocks(items: list[Any]) -> list[Any]:
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """What :func:`extract` gives back for rendered ``data``: totals filled in, ``format`` set, the
     editor-only ``$schema`` dropped, a title equal to the default omitted, paragraphs after a heading's
-    body moved into it (for round-trip comparisons)."""
+    body moved into it, the organ, title lines and headings as printed text reads back
+    (:func:`docxreport.report.readback.read_back`, which ``validate`` warns about), for round-trip
+    comparisons."""
     fmt = load_format()
-    full = rules.complete(data, fmt)
+    full = rules.complete(readback.read_back(data, fmt)[0], fmt)
     full.pop("$schema", None)
     full["format"] = fmt.id
     title = full.get("title")

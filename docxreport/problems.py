@@ -22,6 +22,16 @@ def json_path(path: Sequence[PathPart]) -> str:
     return out or "$"
 
 
+def printable(text: str) -> str:
+    """``text`` that every printer can encode: a lone surrogate (from a JSON ``\\ud800`` escape, or a file
+    name that is not UTF-8) is written as its escape, ``\\ud800``, instead of failing the whole output."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a report.
@@ -38,6 +48,12 @@ class Problem:
     line: int | None = None
     column: int | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # user text reaches messages and paths (an unknown key, a cell's text): keep both printable
+        object.__setattr__(self, "message", printable(self.message))
+        if any(isinstance(p, str) for p in self.path):
+            object.__setattr__(self, "path", tuple(printable(p) if isinstance(p, str) else p for p in self.path))
 
     @property
     def json_path(self) -> str:
@@ -78,11 +94,13 @@ def has_errors(problems: Iterable[Problem]) -> bool:
 def problem_line(name: str, p: Problem) -> str:
     """One problem for people: ``file: where: 错误：message [rule]``."""
     kind = "错误" if p.severity == "error" else "警告"
+    name = printable(name)
     return f"{name}: {p.location}: {kind}：{p.message} [{p.rule}]"
 
 
 def report_text(name: str, problems: list[Problem]) -> str:
     """Problems for people, one a line, then a summary line."""
+    name = printable(name)
     lines = [problem_line(name, p) for p in problems]
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
@@ -96,7 +114,7 @@ def report_text(name: str, problems: list[Problem]) -> str:
 def report_dict(name: str, problems: list[Problem]) -> dict[str, Any]:
     """The result of a check for programs (OA systems, the HTTP service)."""
     return {
-        "file": name,
+        "file": printable(name),
         "valid": not has_errors(problems),
         "errors": sum(p.severity == "error" for p in problems),
         "warnings": sum(p.severity == "warning" for p in problems),

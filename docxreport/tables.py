@@ -13,6 +13,7 @@ The inverse, for writers: :func:`cell_text` gives the printed text of a format c
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,12 @@ from .format import CellSpec, Format, Table
 from .problems import Problem
 from .report import rules
 
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:件|万元)?\s*(?:[（(](.*)[）)])?\s*$")
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)?")  # anchored: linear
+_SPACES = re.compile(r"\s+")
+_UNITS = ("件", "万元")
+#: the longest number a cell may hold (digits and point): far beyond any count or fee the schema allows, and
+#: below Python's int-string conversion limit
+NUMBER_MAX_CHARS = 40
 TABLE_NAMES = {"table2": "表二", "table3": "表三", "table4": "表四"}
 
 
@@ -72,7 +78,26 @@ class Reading:
 
 
 def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    return _SPACES.sub("", text)
+
+
+def split_number(text: str) -> tuple[str, str | None] | None:
+    """``(number, note)`` of a cell such as ``12``, `` 3.5 万元 ``, ``7（含转办2件）``; None when the cell is
+    not a number. Read without backtracking (no regular expression over the whole cell): linear in the text."""
+    text = text.strip()
+    match = _DECIMAL.match(text)
+    if not match:
+        return None
+    number, rest = match.group(), text[match.end():].lstrip()
+    for unit in _UNITS:
+        if rest.startswith(unit):
+            rest = rest[len(unit):].lstrip()
+            break
+    if not rest:
+        return number, None
+    if rest[0] in "（(" and rest[-1] in "）)":
+        return number, rest[1:-1]
+    return None
 
 
 _DUN = re.compile(r"^(\d+)、")  # ``1、`` numbering, written for ``1.`` in many published reports
@@ -91,14 +116,18 @@ def normal_label(label: str) -> str:
 
 
 
+@functools.cache
+def _markers(fmt: Format) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each table's markers, normalised once per format (a document may hold thousands of tables)."""
+    found = [(str(t), tuple(normal_label(m) for m in ms)) for t, ms in fmt.variants["table_markers"].items()]
+    return (*found, ("table2", tuple(normal_label(m) for m in fmt.variants["table2_2019"]["markers"])))
+
+
 def classify(table: FoundTable, fmt: Format) -> str | None:
-    texts = {normal_label(c.text) for c in table.cells}
-    joined = "|".join(texts)
-    for table_id, markers in fmt.variants["table_markers"].items():
-        if any(normal_label(m) in joined for m in markers):
-            return str(table_id)
-    if any(normal_label(m) in joined for m in fmt.variants["table2_2019"]["markers"]):
-        return "table2"
+    joined = "|".join({normal_label(c.text) for c in table.cells})
+    for table_id, markers in _markers(fmt):
+        if any(m in joined for m in markers):
+            return table_id
     return None
 
 
@@ -112,7 +141,7 @@ def _slots(cells: list[Cell]) -> list[list[Cell]]:
 
 
 def _is_value(text: str) -> bool:
-    return not text.strip() or bool(_NUMBER.match(text.replace(",", "").replace("，", "")))
+    return not text.strip() or split_number(text.replace(",", "").replace("，", "")) is not None
 
 
 @dataclass(frozen=True)
@@ -141,11 +170,14 @@ def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result
     if not clean:
         result.warn(path, "blank_cell", f"{where}为空白，按 0 读取（请核实）", cell=where)
         return 0
-    match = _NUMBER.match(clean)
+    match = split_number(clean)
     if not match:
-        result.error(path, "not_a_number", f"{where}“{text}”不是数字", cell=where, found=text)
+        result.error(path, "not_a_number", f"{where}“{_excerpt(text)}”不是数字", cell=where, found=_excerpt(text))
         return None
-    number, note = match.groups()
+    number, note = match
+    if len(number) > NUMBER_MAX_CHARS:
+        result.error(path, "number_too_long", f"{where}的数值过长（{len(number)} 位），不是有效的件数或费用", cell=where, found=_excerpt(text))
+        return None
     if note:
         result.warn(path, "cell_note", f"{where}含有说明“{note}”：数值按 {number} 读取，说明保留在此", cell=where, note=note, found=text)
     try:
@@ -158,6 +190,11 @@ def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result
         result.error(path, "not_a_count", f"{where}“{text}”不是整数件数", cell=where, found=text)
         return None
     return int(value)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """A cell's text as quoted in a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _set(data: dict[str, Any], key: str, value: Any) -> None:

@@ -204,3 +204,62 @@ def test_check_with_previous_docx_applies_the_cross_year_rule(tmp_path: Path) ->
     result = run("check", str(this), "--previous", str(last))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "requests.carried_over.natural" in result.stdout and "[cross_year]" in result.stdout
+
+
+# --------------------------------------------------------------------------- what print cannot keep (issue 12)
+
+EDGE_SPACE = st.text(st.sampled_from([" ", "\u00a0", "\u3000", "\u2028", "\x85", "\t"]), min_size=0, max_size=2)
+
+
+@st.composite
+def _edgy_heading(draw: st.DrawFn, heading: str) -> str:
+    """A heading as clerks type it: spaces around it, its own closing 。, its own number."""
+    kind = draw(st.sampled_from(["space", "stop", "number", "all", "none"]))
+    if kind in ("stop", "all"):
+        heading += "。"
+    if kind in ("number", "all"):
+        heading = draw(st.sampled_from(["1.", "1．", "（1）", "（一）", "(1)", "2.", "1、"])) + heading
+    if kind in ("space", "all"):
+        heading = draw(EDGE_SPACE) + heading + draw(EDGE_SPACE)
+    return heading
+
+
+@st.composite
+def _edgy(draw: st.DrawFn, items: list) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = {**item, "heading": draw(_edgy_heading(item["heading"]))}
+            if "body" in item:
+                item["body"] = draw(_edgy(item["body"]))
+        out.append(item)
+    return out
+
+
+@st.composite
+def edgy_reports(draw: st.DrawFn) -> dict:
+    data = draw(reports())
+    data["organ"] = draw(EDGE_SPACE) + data["organ"] + draw(EDGE_SPACE)
+    if "title" in data:
+        data["title"] = [draw(EDGE_SPACE) + line + draw(EDGE_SPACE) for line in data["title"]]
+    for key in ("preamble", "overview", "problems", "other"):
+        if key in data:
+            data[key] = draw(_edgy(data[key]))
+    return data
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(edgy_reports())
+def test_what_print_cannot_keep_is_warned_about_and_reads_back_as_normalised(data: dict) -> None:
+    """Edges of the organ, title lines and headings (space, NBSP, U+3000, U+2028, U+0085, tab), a heading's
+    own closing 。 and its own number: validate accepts them with a ``text.read_back`` warning for each
+    value that will read back differently, and the report reads back exactly as ``normalise`` says."""
+    problems = docxreport.validate(data)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert {p.rule for p in problems} <= {"text.read_back"}
+    got, read_problems = extract(io.BytesIO(docxreport.render(data)))
+    assert [p for p in read_problems if p.severity == "error"] == []
+    assert got == normalise(data)
+    warned = {p.json_path for p in problems}
+    assert ("organ" in warned) == (data["organ"].strip() != data["organ"])
+    assert (got["organ"] == data["organ"]) == ("organ" not in warned)

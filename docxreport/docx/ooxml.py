@@ -342,22 +342,27 @@ def page_number_paragraph(paragraph: etree._Element, odd: bool) -> None:
 # --------------------------------------------------------------------------- paragraphs
 
 
-def _text_run(text: str, style: str | None = None) -> etree._Element:
-    """A run; newlines become line breaks and tabs become tabs, everything else is literal text."""
-    run = el("w:r")
+def _text_run(text: str, style: str | None = None, parent: etree._Element | None = None) -> etree._Element:
+    """A run; newlines become line breaks and tabs become tabs, everything else is literal text.
+
+    The run's children are made as sub-elements of one tree (and the run inside ``parent`` when given):
+    moving thousands of separately created elements between lxml documents costs time that grows faster
+    than their number, so a paragraph of many lines is built in place, in time linear in its text."""
+    run = el("w:r") if parent is None else etree.SubElement(parent, qn("w:r"))
     if style:
         run.append(el("w:rPr", None, el("w:rStyle", {"w:val": style})))
+    br, tab, t_tag = qn("w:br"), qn("w:tab"), qn("w:t")
+    space = "{http://www.w3.org/XML/1998/namespace}space"
     for i, line in enumerate(text.split("\n")):
         if i:
-            run.append(el("w:br"))
+            etree.SubElement(run, br)
         for j, piece in enumerate(line.split("\t")):
             if j:
-                run.append(el("w:tab"))
+                etree.SubElement(run, tab)
             if piece:
-                t = el("w:t")
-                t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+                t = etree.SubElement(run, t_tag)
+                t.set(space, "preserve")
                 t.text = piece
-                run.append(t)
     return run
 
 
@@ -375,7 +380,7 @@ def paragraph(style: str | None, runs: Iterable[Run], *, right_chars: float | No
     if len(ppr):
         p.append(ppr)
     for run in runs:
-        p.append(_text_run(run.text, run.style))
+        _text_run(run.text, run.style, p)
     return p
 
 
@@ -529,12 +534,27 @@ def _set_size(run: etree._Element, half_points: int) -> None:
 # --------------------------------------------------------------------------- reading
 
 
+_W_P, _W_T, _W_TR, _W_TC = qn("w:p"), qn("w:t"), qn("w:tr"), qn("w:tc")
+_W_TRPR, _W_TCPR, _W_GRID_BEFORE, _W_GRID_SPAN = qn("w:trPr"), qn("w:tcPr"), qn("w:gridBefore"), qn("w:gridSpan")
+_W_VMERGE, _W_VAL = qn("w:vMerge"), qn("w:val")
+#: the widest span read: a national table has 16 grid columns; a larger or malformed span counts as 1
+SPAN_MAX = 64
+
+
 def cell_text(tc: etree._Element) -> str:
     """Text of a table cell; its paragraphs joined by newlines."""
-    paras = []
-    for p in tc.iter(qn("w:p")):
-        paras.append("".join(node.text or "" for node in p.iter(qn("w:t"))))
-    return "\n".join(paras)
+    return "\n".join("".join(node.text or "" for node in p.iter(_W_T)) for p in tc.iter(_W_P))
+
+
+def _grid_number(element: etree._Element | None, default: int) -> int:
+    """``w:val`` of ``w:gridSpan``/``w:gridBefore`` as a column count: a value that is missing, not a
+    number or out of range (``x``, ``-3``, ``99999``) reads as ``default`` rather than failing."""
+    if element is None:
+        return default
+    value = element.get(_W_VAL) or ""
+    if not (value.isascii() and value.isdigit() and len(value) <= 3):
+        return default
+    return min(int(value), SPAN_MAX)
 
 
 def read_grid(tbl: etree._Element) -> list[Cell]:
@@ -542,16 +562,14 @@ def read_grid(tbl: etree._Element) -> list[Cell]:
     merged run of cells read as one cell with its rowspan."""
     open_cells: dict[int, list[int]] = {}  # column → [row, col, rowspan, colspan] of a cell being merged down
     found: list[list[int | str]] = []
-    for r, tr in enumerate(tbl.findall(qn("w:tr"))):
-        trpr = tr.find(qn("w:trPr"))
-        before = trpr.find(qn("w:gridBefore")) if trpr is not None else None
-        c = int(before.get(qn("w:val"))) if before is not None else 0
-        for tc in tr.findall(qn("w:tc")):
-            tcpr = tc.find(qn("w:tcPr"))
-            span_el = tcpr.find(qn("w:gridSpan")) if tcpr is not None else None
-            span = int(span_el.get(qn("w:val"))) if span_el is not None else 1
-            vmerge = tcpr.find(qn("w:vMerge")) if tcpr is not None else None
-            if vmerge is not None and vmerge.get(qn("w:val"), "continue") == "continue" and c in open_cells:
+    for r, tr in enumerate(tbl.iterchildren(_W_TR)):
+        trpr = tr.find(_W_TRPR)
+        c = _grid_number(trpr.find(_W_GRID_BEFORE) if trpr is not None else None, 0)
+        for tc in tr.iterchildren(_W_TC):
+            tcpr = tc.find(_W_TCPR)
+            span = max(_grid_number(tcpr.find(_W_GRID_SPAN) if tcpr is not None else None, 1), 1)
+            vmerge = tcpr.find(_W_VMERGE) if tcpr is not None else None
+            if vmerge is not None and vmerge.get(_W_VAL, "continue") == "continue" and c in open_cells:
                 open_cells[c][2] += 1  # type: ignore[operator]
             else:
                 cell: list[int | str] = [r, c, 1, span, cell_text(tc)]

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
 from ..errors import TemplateError
 from . import ooxml, wellformed
+from .sandbox import LimitExceeded, environment, render_bounded
 from .zipparts import Member, deflate, write_zip
 
 #: The core properties docxtpl renders through Jinja, in its order.
@@ -54,19 +54,25 @@ _DECLARATION = b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
 _SLOT_NS = "urn:docxreport:slot"
 
 
-def environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    """The Jinja environment of every template part: sandboxed, undefined names are errors."""
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-
-
 # --------------------------------------------------------------------------- errors that say where
 
 
+_PARAGRAPH_START = re.compile(r"<w:p[ >]")
+_TEXT = re.compile(r"<w:t(?: [^>]*)?>([^<]*)</w:t>")
+_TAG_TEXT = re.compile(r"\{[{%][^{}]*[}%]\}")  # a whole tag: no brace inside, so each start scans its own text
+
+
 def _part_paragraphs(xml: str) -> list[str]:
-    """Text of each paragraph of a part, tags included, for locating a template tag."""
+    """Text of each paragraph of a part, tags included, for locating a template tag. Each paragraph runs to
+    the first ``</w:p>`` after its start (found with :meth:`str.find`: linear even when one is missing)."""
     out = []
-    for para in re.findall(r"<w:p[ >].*?</w:p>", xml, flags=re.DOTALL):
-        out.append("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", para)))
+    position = 0
+    while (start := _PARAGRAPH_START.search(xml, position)) is not None:
+        end = xml.find("</w:p>", start.end())
+        if end < 0:
+            break
+        out.append("".join(_TEXT.findall(xml, start.start(), end)))
+        position = end + len("</w:p>")
     return out
 
 
@@ -76,26 +82,47 @@ def locate(name: str, parts: list[tuple[str, str]], properties: Mapping[str, str
     ``parts`` are (part name, XML as in the template) in rendering order; ``properties`` the template's
     document properties.
     """
-    pattern = re.compile(r"\{[{%][^{}]*\b" + re.escape(name) + r"\b[^{}]*[}%]\}")
+    word = re.compile(r"\b" + re.escape(name) + r"\b")
+
+    def tag_with_name(text: str) -> str | None:
+        for tag in _TAG_TEXT.finditer(text):
+            if word.search(tag.group()):
+                return tag.group()
+        return None
+
     for part_name, xml in parts:
         for index, text in enumerate(_part_paragraphs(xml), start=1):
-            found = pattern.search(text)
+            found = tag_with_name(text)
             if found:
-                return f"{part_name} 第 {index} 段“{found.group(0)}”"
+                return f"{part_name} 第 {index} 段“{found[:120]}”"
     for prop, value in properties.items():
-        found = pattern.search(value or "")
+        found = tag_with_name(value or "")
         if found:
-            return f"文档属性 {prop}“{found.group(0)}”"
+            return f"文档属性 {prop}“{found[:120]}”"
     return "模板中"
 
 
+_UNDEFINED = re.compile(r"has no attribute '([^']+)'|'([^']+)' is undefined|has no element '?([^']+)'?")
+_MARKUP = re.compile(r"<[^<>]*>")
+
+
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
-    match = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined|has no element '?([^']+)'?", str(exc))
+    match = _UNDEFINED.search(str(exc)[:2000])
     return next((g for g in match.groups() if g), "") if match else ""
 
 
-def render_error(exc: jinja2.TemplateError, template_name: str, where: Any) -> TemplateError:
-    """Our error for a Jinja error raised while rendering; ``where(variable)`` locates a variable's tag."""
+def render_error(exc: Exception, template_name: str, where: Any, part: str = "") -> TemplateError:
+    """Our error for an error raised while rendering; ``where(variable)`` locates a variable's tag.
+    Template code is the user's: any exception it raises (``1/0``, a recursive macro) is a TemplateError."""
+    at = f"{part} 中" if part else ""
+    if isinstance(exc, LimitExceeded):
+        return TemplateError(f"{template_name}: {at}模板超出限制，已停止：{exc}")
+    if isinstance(exc, RecursionError):
+        return TemplateError(f"{template_name}: {at}模板递归过深（宏或循环调用自身），已停止")
+    if isinstance(exc, MemoryError):
+        return TemplateError(f"{template_name}: {at}模板渲染所需内存过多，已停止")
+    if not isinstance(exc, jinja2.TemplateError):
+        return TemplateError(f"{template_name}: {at}模板渲染失败（{type(exc).__name__}: {str(exc)[:200]}）")
     if isinstance(exc, jinja2.exceptions.SecurityError):
         return TemplateError(f"{template_name}: 模板标签试图访问受保护的内部属性，已被沙箱拒绝（{exc}）")
     if isinstance(exc, jinja2.UndefinedError):
@@ -110,7 +137,7 @@ def render_error(exc: jinja2.TemplateError, template_name: str, where: Any) -> T
 def _syntax_error(exc: jinja2.TemplateSyntaxError, template_name: str, part: str, source: str) -> TemplateError:
     """A tag that does not compile, with the text around it (docxtpl's context: 7 lines from lineno-4)."""
     start = max((exc.lineno or 1) - 4, 0)
-    nearby = (re.sub(r"<[^>]+>", "", line).strip() for line in source.splitlines()[start:start + 7])
+    nearby = (_MARKUP.sub("", line[:4000]).strip() for line in source.splitlines()[start:start + 7])
     excerpt = " ".join(t for t in nearby if t)[:120]
     return TemplateError(f"{template_name}: {part} 中模板标签语法错误：{exc.message}（附近内容：{excerpt}）")
 
@@ -174,21 +201,52 @@ def _tables_need_fixing(body: etree._Element) -> bool:
     return False
 
 
+_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+_ATTACHED_TEMPLATE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate"
+
+
+def _external_links(docx: Any, name: str) -> None:
+    """Refuse a template whose content is fetched from elsewhere (``TargetMode="External"``: a linked
+    image, frame, sub-document or OLE object), which LibreOffice or Word would request from the network or
+    the file system when opening every report. A clickable hyperlink is kept (opening a document never
+    follows it); the attached-template link Word records in the settings is dropped (it only names the
+    .dotx the document was made from)."""
+    package = docx.part.package
+    for source in (package, *package.iter_parts()):
+        for rid, rel in list(source.rels.items()):
+            if not rel.is_external or rel.reltype == _HYPERLINK:
+                continue
+            where = getattr(source, "partname", "/")
+            if rel.reltype == _ATTACHED_TEMPLATE and str(where).endswith("/settings.xml"):
+                for node in source.element.findall(_W + "attachedTemplate"):
+                    source.element.remove(node)
+                source.rels.pop(rid)
+                continue
+            kind = rel.reltype.rsplit("/", 1)[-1]
+            raise TemplateError(
+                f"{name}: 模板含有外部链接的内容（{where} 的 {rid}：{kind} → {rel.target_ref[:80]}），打开或转换报告时"
+                "会访问该地址；请在 Word 中把它嵌入文档（图片：插入 › 图片 › 插入，而不是“链接到文件”）或删除后重试"
+            )
+
+
 class PreparedTemplate:
     """A template patched and compiled once; :meth:`render` makes one report's .docx from a context.
 
     ``raw`` is the .docx (already checked to be a sane package), ``name`` how messages call it, ``fonts``
     a font profile of :data:`docxreport.ooxml.FONT_PROFILES` applied to the template's styles, body and
-    footers (the same result as mapping the fonts of each rendered document).
+    footers (the same result as mapping the fonts of each rendered document). Every part renders in the
+    bounded sandbox (:mod:`docxreport.docx.sandbox`); ``bundled`` (the template docxreport ships) renders
+    without the line-by-line deadline, which costs time.
     """
 
-    def __init__(self, raw: bytes, name: str, fonts: str = "official") -> None:
+    def __init__(self, raw: bytes, name: str, fonts: str = "official", *, bundled: bool = False) -> None:
         from docx.opc.constants import RELATIONSHIP_TYPE as RT
         from docx.oxml import parse_xml
         from docxtpl import DocxTemplate  # imported here: validation and the CLI start without it
 
         self.name = name
         self.fonts = fonts
+        self._watched = not bundled  # the bundled template is ours: no per-line deadline
         self._tools = DocxTemplate(None)  # docxtpl's text transformations; they use no template state
         self._parse_core = parse_xml
         self._env = environment(autoescape=True)
@@ -199,6 +257,7 @@ class PreparedTemplate:
         except Exception as exc:  # python-docx raises many kinds on a damaged package
             raise TemplateError(f"{name}: 无法打开模板（{type(exc).__name__}: {exc}）") from None
         docx = template.docx
+        _external_links(docx, name)
         #: our narrative style ids → this template's (missing styles are added to it once, here)
         self.style_ids = ooxml.adopt_document_styles(docx)
         if fonts != "official":
@@ -284,14 +343,16 @@ class PreparedTemplate:
             return self._env.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
             raise _syntax_error(exc, self.name, part_name, source) from None
-        except jinja2.TemplateError as exc:  # pragma: no cover - compile errors are syntax errors
-            raise render_error(exc, self.name, self._where) from None
+        except Exception as exc:  # noqa: BLE001 - a compile error, or nesting too deep for the compiler
+            raise render_error(exc, self.name, self._where, part_name) from None
 
     def _compile_property(self, prop: str, initial: str) -> jinja2.Template:
         try:
             return self._props_env.from_string(initial)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{self.name}: 文档属性 {prop} 中模板标签语法错误：{exc.message}（“{initial[:60]}”）") from None
+        except Exception as exc:  # noqa: BLE001
+            raise render_error(exc, self.name, self._where, f"文档属性 {prop}") from None
 
     def _where(self, variable: str) -> str:
         sources = [(p.name, p.source) for p in self._parts]
@@ -316,9 +377,9 @@ class PreparedTemplate:
 
     def _render_part(self, part: _Part, context: Mapping[str, Any], trusted: bool = False) -> bytes:
         try:
-            xml = part.template.render(context)
-        except jinja2.TemplateError as exc:
-            raise render_error(exc, self.name, self._where) from None
+            xml = render_bounded(part.template, context, watched=self._watched)
+        except Exception as exc:  # noqa: BLE001 - whatever template code raises is the template's error
+            raise render_error(exc, self.name, self._where, part.name) from None
         # what docxtpl's render_xml_part does after Jinja
         xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")  # the newlines added before compiling
         if "{_" in xml or "_}" in xml:
@@ -374,9 +435,9 @@ class PreparedTemplate:
         props = CoreProperties(element)
         for prop, template in self._property_templates.items():
             try:
-                value = template if isinstance(template, str) else template.render(context)
-            except jinja2.TemplateError as exc:
-                raise render_error(exc, self.name, self._where) from None
+                value = template if isinstance(template, str) else render_bounded(template, context, watched=self._watched)
+            except Exception as exc:  # noqa: BLE001
+                raise render_error(exc, self.name, self._where, f"文档属性 {prop}") from None
             try:
                 setattr(props, prop, value)
             except ValueError:

@@ -40,8 +40,9 @@ def _paragraph(p: etree._Element) -> Paragraph:
             elif node.tag in (qn("w:br"), qn("w:cr")) and node.get(qn("w:type")) in (None, "textWrapping"):
                 text += "\n"
         if text:
-            runs.append((text, rstyle.get(qn("w:val")) if rstyle is not None else ""))
-    return Paragraph("".join(t for t, _ in runs), ppr_style.get(qn("w:val")) if ppr_style is not None else "", runs)
+            runs.append((text, (rstyle.get(qn("w:val")) or "") if rstyle is not None else ""))
+    # a style element without its value (``<w:pStyle/>``) is no style
+    return Paragraph("".join(t for t, _ in runs), (ppr_style.get(qn("w:val")) or "") if ppr_style is not None else "", runs)
 
 
 def _body(document: Any) -> Iterator[Paragraph | FoundTable]:

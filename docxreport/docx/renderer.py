@@ -225,7 +225,7 @@ class Renderer:
             name = os.fspath(template) if isinstance(template, (str, os.PathLike)) else "<模板>"
         from .prepared import PreparedTemplate  # imported here: docxtpl loads only when rendering
 
-        prepared = PreparedTemplate(raw, name, fonts)  # outside the lock: other templates need not wait
+        prepared = PreparedTemplate(raw, name, fonts, bundled=template is None)  # outside the lock: other templates need not wait
         if key is not None:
             with self._lock:
                 self._cache[key] = prepared

@@ -24,7 +24,48 @@ import re
 
 from jinja2 import Environment, nodes
 
-_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_JINJA_START = re.compile(r"\{[{%#]")
+_JINJA_END = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+class _Tag:
+    """A Jinja tag found in a part's source: its text and where it starts and ends."""
+
+    def __init__(self, source: str, start: int, end: int) -> None:
+        self._source, self._start, self._end = source, start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self) -> str:
+        return self._source[self._start:self._end]
+
+
+def _jinja_tags(source: str) -> list[_Tag]:
+    """Each ``{{ … }}``, ``{% … %}`` and ``{# … #}`` in order, each ending at the first closing delimiter
+    (as a lazy ``.*?`` would), found with :meth:`str.find` so that an opening without a closing costs one
+    scan in all, not one per opening."""
+    tags: list[_Tag] = []
+    position, closed = 0, set(_JINJA_END)
+    while closed:
+        start = _JINJA_START.search(source, position)
+        if start is None:
+            break
+        opening = start.group()
+        if opening not in closed:
+            position = start.start() + 1
+            continue
+        end = source.find(_JINJA_END[opening], start.end())
+        if end < 0:
+            closed.discard(opening)  # no closing after here: none after any later opening either
+            position = start.start() + 1
+            continue
+        tags.append(_Tag(source, start.start(), end + 2))
+        position = end + 2
+    return tags
 _XML_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)(?:\s[^<>]*?)?(/?)>")
 _PARTIAL_ENTITY = re.compile(r"&(?!(?:[A-Za-z][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
 _TABLE = re.compile(r"<w:tbl[ >]|</w:tbl>")
@@ -79,7 +120,7 @@ def _structure_balanced(source: str) -> bool:
     marks: list[list[str]] = []  # the element stack where each open statement began
     position = 0
     try:
-        for tag in _JINJA_TAG.finditer(source):
+        for tag in _jinja_tags(source):
             _scan(source[position:tag.start()], stack)
             position = tag.end()
             text = tag.group()

@@ -42,13 +42,36 @@ class Para:
         return self.style is not None and len(self.runs) > 1
 
 
+#: every character :func:`chinese_numeral` writes
+NUMERAL_CHARS = "零一二三四五六七八九十百千万"
+#: the largest number :func:`chinese_numeral` writes; the schema bounds every block list below it
+NUMERAL_MAX = 99_999
+_DIGITS = "零一二三四五六七八九"
+
+
+def _below_ten_thousand(n: int) -> str:
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            out += ("零" if zero and out else "") + _DIGITS[digit] + unit
+            zero = False
+        else:
+            zero = True
+    return out
+
+
 def chinese_numeral(n: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 99 → 九十九."""
-    if not 1 <= n <= 99:
+    """1 → 一, 10 → 十, 12 → 十二, 99 → 九十九, 100 → 一百, 101 → 一百零一, 110 → 一百一十,
+    10000 → 一万, 10010 → 一万零一十; up to :data:`NUMERAL_MAX`."""
+    if not 1 <= n <= NUMERAL_MAX:
         raise ValueError(f"no numeral for {n}")
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 0 else ("十" if tens == 1 else CN_NUMERALS[tens - 1] + "十")
-    return head + (CN_NUMERALS[ones - 1] if ones else "")
+    high, low = divmod(n, 10000)
+    if high:
+        text = _below_ten_thousand(high) + "万" + (("零" if low < 1000 else "") + _below_ten_thousand(low) if low else "")
+    else:
+        text = _below_ten_thousand(low)
+    return text[1:] if text.startswith("一十") else text  # 十二, not 一十二 (but 一百一十)
 
 
 def number_for(patterns: Sequence[str], level: int, n: int) -> str:

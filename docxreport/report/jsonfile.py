@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from ..files import read_input
@@ -19,6 +19,12 @@ from ..problems import PathPart, Problem
 Source = str | os.PathLike[str] | IO[bytes] | bytes
 
 _INT_DIGITS_MAX = 4000  # below CPython's int-string limit, far beyond any bound the schema allows
+#: the longest decimal number text and the largest exponent read: beyond them no count or fee can be meant,
+#: and :mod:`decimal` arithmetic on them overflows or takes unbounded time
+_DECIMAL_CHARS_MAX = 100
+EXPONENT_MAX = 100
+#: how deep arrays and objects may nest: a report nests about ten levels (four heading levels)
+DEPTH_MAX = 64
 
 
 class _Flagged:
@@ -55,6 +61,16 @@ def _parse_constant(name: str) -> _Flagged:
     return _Flagged(name, "json.non_finite", f"不允许使用 {name}：数值必须是有限的数字")
 
 
+def _parse_float(text: str) -> Decimal | _Flagged:
+    try:
+        value = Decimal(text) if len(text) <= _DECIMAL_CHARS_MAX else None
+    except InvalidOperation:  # an exponent beyond what decimal can hold at all
+        value = None
+    if value is None or not -EXPONENT_MAX <= value.as_tuple().exponent <= EXPONENT_MAX:  # type: ignore[operator]
+        return _Flagged(text[:20] + ("…" if len(text) > 20 else ""), "json.number_out_of_range", f"数值“{text[:20]}{'…' if len(text) > 20 else ''}”超出范围：数值必须是普通写法的数字（如 12 或 3.5）")
+    return value
+
+
 def _parse_int(text: str) -> int | _Flagged:
     if len(text.lstrip("-")) > _INT_DIGITS_MAX:
         return _Flagged(text[:20] + "…", "json.number_too_large", f"数值过大（{len(text)} 位数字）")
@@ -87,8 +103,23 @@ def _decode(raw: bytes) -> tuple[str | None, list[Problem]]:
         return None, [Problem((), "file.encoding", f"{hint}：第 {exc.start + 1} 字节 0x{raw[exc.start]:02X} 无法按 UTF-8 解码", line=line, column=col)]
 
 
+def too_deep(value: Any) -> tuple[PathPart, ...] | None:
+    """The path of the first value nested deeper than :data:`DEPTH_MAX`, or None (without recursion)."""
+    stack: list[tuple[Any, tuple[PathPart, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > DEPTH_MAX:
+            return path
+        if isinstance(node, dict):
+            stack.extend((v, path + (k,)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(node))
+    return None
+
+
 def _walk(value: Any, path: tuple[PathPart, ...], problems: list[Problem]) -> Any:
-    """Turn hook markers into Problems and plain values; returns the cleaned value."""
+    """Turn hook markers into Problems and plain values; returns the cleaned value. Recursive: call it
+    only on values no deeper than :data:`DEPTH_MAX` (see :func:`too_deep`)."""
     if isinstance(value, _Flagged):
         problems.append(Problem(path, value.rule, value.message))
         return None
@@ -112,7 +143,7 @@ def parse_json(raw: bytes) -> tuple[Any, list[Problem]]:
         data = json.loads(
             text,
             object_pairs_hook=_pairs_hook,
-            parse_float=Decimal,
+            parse_float=_parse_float,
             parse_int=_parse_int,
             parse_constant=_parse_constant,
         )
@@ -120,6 +151,9 @@ def parse_json(raw: bytes) -> tuple[Any, list[Problem]]:
         return None, [Problem((), "json.syntax", f"JSON 语法错误：{_syntax_message(exc.msg)}", line=exc.lineno, column=exc.colno)]
     except RecursionError:
         return None, [Problem((), "json.too_deep", "JSON 嵌套层数过多", line=1, column=1)]
+    deep = too_deep(data)
+    if deep is not None:
+        return None, [Problem(deep, "json.too_deep", f"JSON 嵌套层数过多（超过 {DEPTH_MAX} 层）")]
     found: list[Problem] = []
     return _walk(data, (), found), found
 

@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 from ..data import data_file
 from ..format import CN_NUMERALS, Format, load_format
 from ..problems import PathPart, Problem
+from .jsonfile import DEPTH_MAX, EXPONENT_MAX, too_deep
 from .quickcheck import Unsupported, compile_schema
 from .rules import sum_targets, zero_cells
 
@@ -104,7 +105,8 @@ def _blocks_defs(fmt: Format) -> dict[str, Any]:
         },
     }
     deepest = fmt.max_heading_depth + 1
-    defs[f"blocks{deepest}"] = {"type": "array", "items": {"$ref": "#/$defs/paragraph"}}
+    most = fmt.limits["blocks_max"]
+    defs[f"blocks{deepest}"] = {"type": "array", "maxItems": most, "items": {"$ref": "#/$defs/paragraph"}}
     for level in range(fmt.max_heading_depth, 1, -1):
         defs[f"heading{level}"] = {
             "title": b["heading"]["title"], "description": b["heading"]["description"],
@@ -116,6 +118,7 @@ def _blocks_defs(fmt: Format) -> dict[str, Any]:
         }
         defs[f"blocks{level}"] = {
             "type": "array",
+            "maxItems": most,
             "items": {"anyOf": [{"$ref": "#/$defs/paragraph"}, {"$ref": "#/$defs/runIn"}, {"$ref": f"#/$defs/heading{level}"}]},
         }
     return defs
@@ -304,18 +307,62 @@ def _translate_branches(error: ValidationError, fmt: Format) -> Iterator[Problem
         yield from _translate(sub, fmt)
 
 
-def _xml_problems(value: Any, path: tuple[PathPart, ...]) -> Iterator[Problem]:
+def _strings(data: Any) -> Iterator[tuple[tuple[PathPart, ...], str]]:
+    """Every string of ``data`` with its path, in document order (iteratively: data built in Python may
+    nest deeper than the recursion limit)."""
+    stack: list[tuple[tuple[PathPart, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            stack.extend(reversed([(path + (k,), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(path + (i,), v) for i, v in enumerate(value)]))
+
+
+def _xml_problems(data: Any) -> Iterator[Problem]:
     """Characters no Word document can hold (lone surrogates, U+FFFE/U+FFFF), anywhere in the text."""
-    if isinstance(value, str):
+    for path, value in _strings(data):
         bad = _NOT_XML_RE.search(value)
         if bad:
             yield Problem(path, "schema.invalid_character", f"第 {bad.start() + 1} 个字符 U+{ord(bad.group()):04X} 不是有效的文字字符，无法写入文档")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _xml_problems(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _xml_problems(v, path + (i,))
+
+
+def _size_problems(data: Any, fmt: Format) -> Iterator[Problem]:
+    """What a report can hold beyond single values (the format's ``limits``): line breaks and tabs in one
+    text and in all, paragraphs and characters in all. Each line break or tab is an element of its own in
+    the document, so they bound its size as much as the characters do; below these bounds a report
+    renders within 1 GB and seconds (docs/reliability.md)."""
+    lim = fmt.limits
+    breaks_max, chars_max, paras_max = lim["text_max_line_breaks"], lim["report_max_chars"], lim["report_max_paragraphs"]
+    all_breaks_max = lim["report_max_line_breaks"]
+    chars = paragraphs = all_breaks = 0
+    for path, value in _strings(data):
+        chars += len(value)
+        if path and path[-1] in ("heading", "text") or (len(path) >= 2 and isinstance(path[-1], int)):
+            paragraphs += 1
+        breaks = value.count("\n") + value.count("\t")
+        all_breaks += breaks
+        if breaks > breaks_max:
+            yield Problem(path, "schema.line_breaks", f"一段文字中的换行和制表符过多：最多 {breaks_max} 个，实际 {breaks} 个（请分成多个段落）")
+    if chars > chars_max:
+        yield Problem((), "schema.report_size", f"报告文字过多：最多 {chars_max} 个字符，实际 {chars} 个")
+    if paragraphs > paras_max:
+        yield Problem((), "schema.report_size", f"报告段落过多：最多 {paras_max} 段（含小标题），实际 {paragraphs} 段")
+    if all_breaks > all_breaks_max:
+        yield Problem((), "schema.report_size", f"报告中的换行和制表符过多：最多 {all_breaks_max} 个，实际 {all_breaks} 个")
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Decimal places of a finite ``value`` as written, trailing zeros not counted; exact whatever its
+    exponent (no context arithmetic, which overflows or rounds to 0 on ``1e-999999999``)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing == len(digits):  # zero
+        return 0
+    return max(0, -(exponent + trailing))
 
 
 def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
@@ -330,18 +377,24 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
             exact = Decimal(repr(node)) if isinstance(node, float) else node
             if exact.is_nan():  # passes minimum and maximum; only data not read by jsonfile can hold it
                 yield Problem(tuple(key.split(".")), "json.non_finite", "不允许使用 NaN：数值必须是有限的数字")
-            elif exact.is_finite() and exact.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
-                yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {node}")
+            elif exact.is_finite() and not -EXPONENT_MAX <= exact.as_tuple().exponent <= EXPONENT_MAX:  # type: ignore[operator]
+                yield Problem(tuple(key.split(".")), "json.number_out_of_range", f"数值 {str(node)[:20]} 超出范围：数值必须是普通写法的数字（如 12 或 3.5）")
+            elif exact.is_finite() and _decimal_places(exact) > places:
+                yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {str(node)[:30]}")
 
 
 def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
     """Every schema problem of ``data``, in document order."""
     fmt = fmt or load_format()
+    deep = too_deep(data)  # data built in Python can nest past what jsonschema (and repr) can recurse into
+    if deep is not None:
+        return [Problem(deep, "json.too_deep", f"嵌套层数过多（超过 {DEPTH_MAX} 层）")]
     found: list[Problem] = []
     for error in () if _quick_valid()(data) else _validator().iter_errors(data):
         found.extend(_translate(error, fmt))
-    found.extend(_xml_problems(data, ()))
+    found.extend(_xml_problems(data))
     found.extend(_fee_problems(data, fmt))
+    found.extend(_size_problems(data, fmt))
     # one value can fail two keywords the same way (an empty string: minLength and pattern); report it once
     seen: set[tuple[tuple[PathPart, ...], str]] = set()
     unique = []

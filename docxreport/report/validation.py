@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import InvalidReportError
 from ..format import load_format
 from ..problems import Problem, Severity
-from . import narrative, rules
+from . import narrative, readback, rules
 from .jsonfile import Source, read_json
 from .schema import schema_problems
 
@@ -26,6 +26,7 @@ def validate(data: Any, previous: Any = None) -> list[Problem]:
     fmt = load_format()
     problems = schema_problems(data, fmt)
     problems.extend(rules.check(data, fmt, previous))
+    problems.extend(readback.read_back(data, fmt)[1])  # what the printed report will not keep
     wrong = {p.json_path for p in problems if p.severity == "error"}
     problems.extend(narrative.check(data, fmt, previous, doubtful=wrong))
     return problems

@@ -90,7 +90,7 @@ def _open(source: DocxSource, name: str) -> list[_Sheet]:
         named = io.BytesIO(source)
         named.name = name  # type: ignore[attr-defined]
         source = named
-    raw = read_package(source, "工作簿", "xl/workbook.xml", "不是 Excel 工作簿：缺少 xl/workbook.xml", NotAReportError)
+    raw = read_package(source, "工作簿", NotAReportError, ("xl/workbook.xml",), "Excel 工作簿", ".xlsx")
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         for info in archive.infolist():
             if info.filename.endswith((".xml", ".rels")) and info.file_size > MAX_SHEET_BYTES:  # sheets, shared strings …
