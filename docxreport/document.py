@@ -51,6 +51,7 @@ class Document:
     name: str
     items: list[Paragraph | FoundTable]
     title: str = ""
+    problems: list[Problem] = field(default_factory=list)  # what the reader itself met (e.g. digits split by a PDF's layout)
 
 
 def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None:
@@ -258,6 +259,7 @@ def read_report(document: Document) -> tuple[dict[str, Any], list[Problem]]:
     """
     fmt = load_format()
     result = Reading(fmt)
+    result.problems.extend(document.problems)
     items = document.items
     styled = any(isinstance(i, Paragraph) and i.style == "Heading1" for i in items)
 
