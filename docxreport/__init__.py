@@ -24,7 +24,7 @@ from .report.validation import load, validate
 if TYPE_CHECKING:
     from .docx.renderer import render
     from .html.writer import render_html
-    from .reading import read_any as extract
+    from .reading import extract
 
 __version__ = "0.1.0"
 
@@ -53,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
         return render_html
     if name == "extract":
-        from .reading import read_any
+        from .reading import extract
 
-        return read_any
+        return extract
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

@@ -160,4 +160,10 @@ def read_any(source: Source, name: str | None = None) -> tuple[dict[str, Any], l
     return read_report(read_document(source, name))
 
 
-__all__ = ["CONVERTED", "EXTENSIONS", "fetch", "is_url", "read_any", "read_document"]
+def extract(source: Source, name: str | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Read a published report (.docx, PDF, web page, .doc/.wps/.odt/.rtf, or an http(s) URL) back into
+    report data: ``(data, problems)``. The public :func:`docxreport.extract`; see :func:`read_any`."""
+    return read_any(source, name)
+
+
+__all__ = ["CONVERTED", "EXTENSIONS", "extract", "fetch", "is_url", "read_any", "read_document"]

@@ -292,8 +292,12 @@ def _paragraphs(lines: list[_Line], left: float, right: float, page_width: float
 def _margins(lines: list[_Line]) -> tuple[float, float]:
     if not lines:
         return 0.0, 0.0
-    lefts = [round(line.x0) for line in lines]
-    left = float(statistics.mode(lefts))
+    counts: dict[int, int] = {}
+    for line in lines:
+        counts[round(line.x0)] = counts.get(round(line.x0), 0) + 1
+    # the text's left edge: the leftmost start many lines share (not the mode: short paragraphs are mostly
+    # their indented first line)
+    left = float(min((x for x, n in counts.items() if n >= max(2, len(lines) // 20)), default=min(counts)))
     rights = sorted(line.x1 for line in lines)
     right = rights[int(len(rights) * 0.9)] if len(rights) > 3 else rights[-1]
     return left, right
