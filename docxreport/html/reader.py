@@ -69,7 +69,7 @@ def decode(raw: bytes, declared: str | None = None) -> str:
 
 
 def _clean(text: str) -> str:
-    text = text.replace("\xa0", " ").replace("\u3000", " ").replace("\u200b", "").replace("\ufeff", "")
+    text = text.replace("\xa0", " ").replace("\u3000", " ").replace("\ufeff", "")
     text = _SPACE_BETWEEN_CJK.sub("", text)
     return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
 
