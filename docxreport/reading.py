@@ -24,8 +24,8 @@ from typing import IO, Any
 
 from .document import Document, read_report
 from .errors import NotAReportError, ReportFileError
-from .filetypes import describe, sniff
 from .files import read_input
+from .filetypes import describe, sniff
 from .problems import Problem
 
 Source = str | os.PathLike[str] | IO[bytes] | bytes

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_read_html import cms_page
 
 import docxreport
 from docxreport import reading
 from docxreport.document import normalise
 from docxreport.errors import ReportFileError
 from docxreport.report.jsonfile import dumps
-
-from test_read_html import cms_page
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "county-bureau-2024.json"
@@ -70,7 +69,7 @@ def test_doc_and_odt_read_through_libreoffice(tmp_path: Path) -> None:
 class _Handler(http.server.BaseHTTPRequestHandler):
     pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         status, headers, body = self.pages.get(self.path, (404, {}, b"not found"))
         self.send_response(status)
         for k, v in headers.items():

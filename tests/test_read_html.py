@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from lxml import etree
+from test_extract_roundtrip import reports
 
 import docxreport
 from docxreport.document import normalise
@@ -19,8 +19,6 @@ from docxreport.html.grid import table_element
 from docxreport.report import rules
 from docxreport.report.jsonfile import dumps
 from docxreport.tables import FoundTable, cell_text
-
-from test_extract_roundtrip import reports
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

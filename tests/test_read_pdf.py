@@ -20,17 +20,16 @@ import pdfplumber
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_extract_foreign import Variants, foreign_report, source
+from test_extract_roundtrip import _appeals, _requests
 
 import docxreport
-from docxreport.document import Document, normalise, read_report
+from docxreport.document import normalise
 from docxreport.errors import NotAReportError
 from docxreport.pdf import reader
 from docxreport.pdf.office import Office
 from docxreport.report.jsonfile import dumps
 from docxreport.tables import FoundTable
-
-from test_extract_foreign import Variants, foreign_report, source
-from test_extract_roundtrip import _appeals, _requests
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -56,6 +55,24 @@ def text_of(data: dict[str, Any]) -> str:
     return re.sub(r"\s", "", json.dumps([data.get(k) for k in keys], ensure_ascii=False))
 
 
+def with_header_and_footer(docx: bytes) -> bytes:
+    """A running header on every page and a ``第 N 页`` footer (a PAGE field), as office templates have them."""
+    from docx import Document as open_docx
+    from docx.oxml import parse_xml
+
+    document = open_docx(io.BytesIO(docx))
+    section = document.sections[0]
+    section.header.paragraphs[0].text = "某某县人民政府办公室"
+    footer = section.footer.paragraphs[0]
+    footer.add_run("第 ")
+    footer._p.append(parse_xml('<w:fldSimple xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+                               'w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'))
+    footer.add_run(" 页")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], bytes, bytes]]:
     """name → (report data, .docx, PDF) for the examples and the foreign-made reports, printed in one call."""
@@ -66,6 +83,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[st
         made[path.stem] = (data, docxreport.render(data))
     for name, variants in FOREIGN.items():
         made[name] = (source(), foreign_report(source(), variants))
+    made["foreign-headers"] = (source(), with_header_and_footer(foreign_report(source(), Variants(table3_split=True))))
     for name, (_, docx) in made.items():
         (folder / f"{name}.docx").write_bytes(docx)
     with Office() as office:
@@ -114,7 +132,18 @@ def test_page_numbers_and_title_lines_are_not_text(printed: dict[str, Any]) -> N
     assert paragraphs[-2:] == ["某某县自然资源局", "2025年1月20日"]
 
 
-@pytest.mark.parametrize("name", list(FOREIGN))
+def test_running_headers_and_page_footers_are_dropped(printed: dict[str, Any]) -> None:
+    pdf = printed["foreign-headers"][2]
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        text = "".join(page.extract_text() for page in document.pages)
+        assert len(document.pages) >= 3
+    assert text.count("某某县人民政府办公室") >= 3 and "第 2 页" in text  # printed on every page
+    doc = reader.read_document(pdf, "x.pdf")
+    paragraphs = [i.text for i in doc.items if not isinstance(i, FoundTable)]
+    assert not any("某某县人民政府办公室" in t or re.search(r"第\s*\d+\s*页", t) for t in paragraphs)
+
+
+@pytest.mark.parametrize("name", [*FOREIGN, "foreign-headers"])
 def test_foreign_reports_read_the_same_from_pdf_as_from_docx(printed: dict[str, Any], name: str) -> None:
     _, docx, pdf = printed[name]
     from_docx, docx_problems = docxreport.extract(docx)

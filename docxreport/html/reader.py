@@ -89,9 +89,7 @@ def _cell_text(cell: Any) -> str:
         tag = _tag(node)
         if tag in _DROP:
             return
-        if tag == "br":
-            parts.append("\n")
-        elif tag in _BLOCKS:
+        if tag == "br" or tag in _BLOCKS:
             parts.append("\n")
         if node.text and tag not in _DROP:
             parts.append(node.text)

@@ -351,7 +351,7 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         total = 0
         for number, page in enumerate(pdf.pages, 1):
             try:
-                chars = [c for c in page.chars if c.get("upright", True) or True]
+                chars = page.chars
                 total += len(chars)
                 if total > MAX_CHARS:
                     raise NotAReportError(f"{name}: PDF 文字超过 {MAX_CHARS} 个字符的上限，拒绝处理")
@@ -372,8 +372,7 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
                     table.rects.append(_Rect(cell[0], cell[1] + offset, cell[2], cell[3] + offset, text, number, printed))
                 if table.rects:
                     tables.append(table)
-            lines = _lines([c for c in chars if id(c) not in in_tables and not c["text"].isspace() or
-                            (id(c) not in in_tables and c["text"] == " ")], number)
+            lines = _lines([c for c in chars if id(c) not in in_tables and (c["text"] == " " or not c["text"].isspace())], number)
             for line in lines:
                 line.top += offset
                 line.bottom += offset
@@ -383,7 +382,9 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
             widths.append(float(page.width))
             offset += float(page.height)
             page.flush_cache()
-        if total - sum(1 for lines in page_lines for line in lines for ch in line.text if ch.isspace()) < 10:
+        visible = sum(len(re.sub(r"\s", "", line.text)) for lines in page_lines for line in lines)
+        visible += sum(len(re.sub(r"\s", "", r.text)) for tables in page_tables for t in tables for r in t.rects)
+        if visible < 10:
             raise NotAReportError(f"{name}: {SCANNED_MESSAGE}")
     finally:
         pdf.close()

@@ -21,7 +21,6 @@ import asyncio
 import copy
 import hmac
 import inspect
-import io
 import json
 import logging
 import logging.config
