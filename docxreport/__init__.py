@@ -7,7 +7,7 @@ The public API::
     problems = docxreport.validate(data)        # schema + consistency rules, all at once
     docxreport.render(data, "report.docx")      # validates first, then writes the .docx
     docxreport.render_html(data, "report.html") # the same report as a self-contained web page
-    data, problems = docxreport.extract("published.docx")  # any report in the format → data
+    data, problems = docxreport.extract("published.pdf")  # a published report (.docx, PDF, web page, URL …) → data
 
 Rendering imports python-docx and docxtpl lazily, so validation and the CLI start fast.
 """
@@ -22,9 +22,9 @@ from .report.schema import load_schema
 from .report.validation import load, validate
 
 if TYPE_CHECKING:
-    from .docx.reader import extract
     from .docx.renderer import render
     from .html.writer import render_html
+    from .reading import extract
 
 __version__ = "0.1.0"
 
@@ -53,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
         return render_html
     if name == "extract":
-        from .docx.reader import extract
+        from .reading import extract
 
         return extract
     raise AttributeError(f"module 'docxreport' has no attribute {name!r}")

@@ -5,28 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .archive import DocxSource
-from .docx.reader import extract
 from .problems import Problem
+from .reading import EXTENSIONS, Source, is_url, read_any
 from .report.jsonfile import read_json
 from .report.validation import previous_problems, validate
 
 
 def read_previous(source: str | Path) -> tuple[Any, list[Problem]]:
-    """Last year's report, as a .docx (extracted) or as JSON."""
-    if str(source).lower().endswith(".docx"):
-        return extract(source)
+    """Last year's report, as a published report (extracted: .docx, PDF, web page …) or as JSON."""
+    if is_url(str(source)) or str(source).lower().endswith(EXTENSIONS):
+        return read_any(str(source))
     return read_json(source)
 
 
-def check_document(source: DocxSource, previous: str | Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
-    """Extract a report .docx and validate it (and against last year's report when given).
+def check_document(source: Source, previous: str | Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """Extract a published report (any format :mod:`docxreport.reading` reads) and validate it (and
+    against last year's report when given).
 
     Returns ``(data, problems)``: what reading the document met (format deviations, unreadable cells)
     and its consistency problems. A rule problem at a place the extraction already reported as an
     error (a table that was not found, a cell that is not a number) is not repeated.
     """
-    data, problems = extract(source)
+    data, problems = read_any(source)
     last = None
     if previous is not None:
         last, last_problems = read_previous(previous)

@@ -84,6 +84,7 @@ class Document:
     name: str
     items: list[Paragraph | FoundTable]
     title: str = ""
+    problems: list[Problem] = field(default_factory=list)  # what the reader itself met (e.g. digits split by a PDF's layout)
 
 
 def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None:
@@ -109,6 +110,11 @@ def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None
 # --------------------------------------------------------------------------- narrative
 
 
+def _is_body(style: str) -> bool:
+    """The run-in body's character style (LibreOffice, converting .odt/.doc to .docx, writes ``RuninBody``)."""
+    return style.lower() == blocks.BODY_STYLE.lower()
+
+
 def _strip_number(text: str, level: int) -> str:
     return _LEVEL_NUMBERS[level].sub("", text, count=1)
 
@@ -126,10 +132,10 @@ def _run_in(para: Paragraph, level: int, styled: bool) -> tuple[str, str] | None
     """(heading, text) of a run-in heading; None for a heading on its own line. In a document docxreport
     wrote, the body run's character style marks the split exactly; elsewhere the first stop after the
     heading (。：:) does."""
-    if styled and not any(style == blocks.BODY_STYLE for _, style in para.runs):
+    if styled and not any(_is_body(style) for _, style in para.runs):
         return None
-    if any(style == blocks.BODY_STYLE for _, style in para.runs):
-        head = "".join(t for t, s in para.runs[: next(i for i, (_, s) in enumerate(para.runs) if s == blocks.BODY_STYLE)])
+    if any(_is_body(style) for _, style in para.runs):
+        head = "".join(t for t, s in para.runs[: next(i for i, (_, s) in enumerate(para.runs) if _is_body(s))])
         body = para.text[len(head):]
         head = _strip_number(head, level)
         return (head[:-1] if head.endswith("。") else head), body
@@ -189,10 +195,10 @@ def _run_in(para: Paragraph, level: int, styled: bool) -> tuple[str, str] | None
     """(heading, text) of a run-in heading; None for a heading on its own line. In a document docxreport
     wrote, the body run's character style marks the split exactly; elsewhere the first stop after the
     heading (。：:) does."""
-    if styled and not any(style == blocks.BODY_STYLE for _, style in para.runs):
+    if styled and not any(_is_body(style) for _, style in para.runs):
         return None
-    if any(style == blocks.BODY_STYLE for _, style in para.runs):
-        head = "".join(t for t, s in para.runs[: next(i for i, (_, s) in enumerate(para.runs) if s == blocks.BODY_STYLE)])
+    if any(_is_body(style) for _, style in para.runs):
+        head = "".join(t for t, s in para.runs[: next(i for i, (_, s) in enumerate(para.runs) if _is_body(s))])
         body = para.text[len(head):]
         head = _strip_number(head, level)
         return (head[:-1] if head.endswith("。") else head), body
@@ -354,6 +360,7 @@ def read_report(document: Document) -> tuple[dict[str, Any], list[Problem]]:
     """
     fmt = load_format()
     result = Reading(fmt)
+    result.problems.extend(document.problems)
     items = document.items
     styled = any(isinstance(i, Paragraph) and i.style == "Heading1" for i in items)
 

@@ -77,24 +77,20 @@ def read_data(source: Source, name: str = "<报告>") -> tuple[Any, list[Problem
 
 def read_previous(source: Source, name: str = "<上年报告>") -> tuple[Any, list[Problem]]:
     """Last year's report for the cross-year rules: report data (JSON, a workbook), or the finished report
-    itself (.docx, read back). What reading a finished report met is a warning here: it is last year's, and
-    this year's report is what is being checked."""
+    itself (.docx, PDF, web page, .doc …, read back). What reading a finished report met is a warning here:
+    it is last year's, and this year's report is what is being checked."""
     raw = source_bytes(source)
     try:
         return read_data(raw, name)
-    except WrongKindError as wrong:
-        if wrong.kind != "docx":
-            raise
-    import io
+    except WrongKindError:
+        pass
     from dataclasses import replace
 
-    from .docx.reader import extract
     from .errors import NotAReportError
+    from .reading import read_any
 
-    document = io.BytesIO(raw)
-    document.name = name  # how the reader's messages name it
     try:
-        data, problems = extract(document)
+        data, problems = read_any(raw, name)
     except NotAReportError as exc:
         raise ReportFileError(str(exc)) from None
     return data, [replace(p, severity="warning") for p in problems]

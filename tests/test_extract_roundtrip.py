@@ -185,7 +185,7 @@ def test_check_several_files_prints_one_summary_line_each(tmp_path: Path) -> Non
     lines = result.stdout.strip().splitlines()
     assert lines[0] == f"{good}: 校验通过"
     assert lines[1].startswith(f"{bad}: 无法审核") and "不是政府信息公开工作年度报告" in lines[1]
-    assert lines[2] == "共审核 2 份报告：1 份通过，1 份有问题或无法读取"
+    assert lines[2] == f"共审核 2 份报告：1 份通过，0 份有错误，1 份无法读取（{bad}）"
     as_json = json.loads(run("check", str(good), str(bad), "--format", "json").stdout)
     assert [r["valid"] for r in as_json] == [True, False]
 

@@ -105,9 +105,9 @@ def test_last_years_report_may_be_its_published_docx(tmp_path, rendered_docx):
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr
     assert "不是报告数据" not in r.stdout + r.stderr
     pdf = tmp_path / "2023.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    pdf.write_bytes(b"%PDF-1.7\n%%EOF\n")  # a PDF, but no report in it: named, exit 2
     r = run("validate", EXAMPLE, "--previous", pdf)
-    assert r.returncode == 2 and f"{pdf}: 这是 PDF 文件，不是报告数据" in r.stderr
+    assert r.returncode == 2 and str(pdf) in r.stderr and "Traceback" not in r.stderr
 
 
 def test_batch_names_a_document_among_its_inputs(tmp_path, rendered_docx):

@@ -36,6 +36,11 @@ MISSING_MESSAGE = (
 )
 
 
+#: ``--convert-to`` argument and the first bytes of a good result, by target.
+_FILTERS = {"pdf": "pdf:writer_pdf_Export", "docx": "docx:MS Word 2007 XML"}  # one argument: no shell quotes
+_MAGIC = {"pdf": b"%PDF-", "docx": b"PK\x03\x04"}
+
+
 class OfficeNotFoundError(DocxReportError):
     """LibreOffice is not installed (or not where ``DOCXREPORT_SOFFICE`` says)."""
 
@@ -88,9 +93,13 @@ class Office:
             shutil.rmtree(self.profile, ignore_errors=True)
 
     def convert(self, documents: Sequence[str | os.PathLike[str]], outdir: str | os.PathLike[str] | None = None,
-                *, timeout: float | None = None) -> dict[Path, Path | str]:
+                *, timeout: float | None = None, to: str = "pdf") -> dict[Path, Path | str]:
         """Convert ``documents`` (.docx) to PDF, each into ``outdir`` (default: beside it) under its name
-        with ``.pdf``. Returns, for each document, its PDF's path or a message saying why there is none."""
+        with ``.pdf``. Returns, for each document, its PDF's path or a message saying why there is none.
+
+        ``to="docx"`` converts any document LibreOffice opens (.doc, .wps, .odt, .rtf) to .docx instead."""
+        if to not in _FILTERS:
+            raise ValueError(f"unsupported target {to!r}")
         results: dict[Path, Path | str] = {}
         batches: list[list[Path]] = []
         for doc in map(Path, documents):  # LibreOffice names a PDF after its document: one stem per call
@@ -100,20 +109,21 @@ class Office:
             else:
                 batch.append(doc)
         for batch in batches:
-            results.update(self._convert(batch, outdir, timeout))
+            results.update(self._convert(batch, outdir, timeout, to))
         return results
 
-    def _convert(self, documents: list[Path], outdir: str | os.PathLike[str] | None, timeout: float | None) -> dict[Path, Path | str]:
+    def _convert(self, documents: list[Path], outdir: str | os.PathLike[str] | None, timeout: float | None,
+                 to: str = "pdf") -> dict[Path, Path | str]:
         # PDFs land in a private folder on the targets' file system, then are renamed into place
-        targets = {d: Path(outdir if outdir is not None else d.parent) / (d.stem + ".pdf") for d in documents}
+        targets = {d: Path(outdir if outdir is not None else d.parent) / (d.stem + "." + to) for d in documents}
         scratch = Path(tempfile.mkdtemp(prefix=".docxreport-pdf-", dir=next(iter(targets.values())).parent))
         try:
-            failure = self._run(documents, scratch, timeout)
+            failure = self._run(documents, scratch, timeout, to)
             results: dict[Path, Path | str] = {}
             for doc, final in targets.items():
-                produced = scratch / (doc.stem + ".pdf")
-                if not _is_pdf(produced):
-                    results[doc] = f"PDF 转换失败：{failure or 'LibreOffice 没有生成 PDF（文件可能已损坏）'}"
+                produced = scratch / (doc.stem + "." + to)
+                if not _is_pdf(produced, _MAGIC[to]):
+                    results[doc] = f"{to.upper()} 转换失败：{failure or f'LibreOffice 没有生成 {to.upper()}（文件可能已损坏）'}"
                     continue
                 try:
                     os.replace(produced, final)
@@ -125,10 +135,10 @@ class Office:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, documents: list[Path], scratch: Path, timeout: float | None) -> str:
+    def _run(self, documents: list[Path], scratch: Path, timeout: float | None, to: str = "pdf") -> str:
         """Run one conversion; an empty string, or what went wrong."""
         command = [self.executable, f"-env:UserInstallation={self.profile.resolve().as_uri()}", "--headless",
-                   "--norestore", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(scratch),
+                   "--norestore", "--nolockcheck", "--convert-to", _FILTERS[to], "--outdir", str(scratch),
                    *(str(d.resolve()) for d in documents)]
         limit = timeout if timeout is not None else 120 + 20 * len(documents)
         try:
@@ -149,10 +159,10 @@ class Office:
         return ""
 
 
-def _is_pdf(path: Path) -> bool:
+def _is_pdf(path: Path, magic: bytes = b"%PDF-") -> bool:
     try:
         with open(path, "rb") as handle:
-            return handle.read(5) == b"%PDF-"
+            return handle.read(len(magic)) == magic
     except OSError:
         return False
 

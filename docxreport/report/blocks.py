@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from ..format import CN_NUMERALS
 
 RUN_IN_STOPS = ("。", "：", ":")
 BODY_STYLE = "RunInBody"

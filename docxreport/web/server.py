@@ -21,7 +21,6 @@ import asyncio
 import copy
 import hmac
 import inspect
-import io
 import json
 import logging
 import logging.config
@@ -171,20 +170,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-_DOCX_TYPES = (DOCX_MEDIA_TYPE, "application/octet-stream")
+#: Bodies /v1/extract reads, told by content (the Content-Type is only checked not to say JSON or a form).
+_EXTRACT_KINDS = ("docx", "pdf", "html")
 
 
 def _require_upload(request: Request) -> None:
-    """415 unless the request carries a .docx: multipart/form-data, or the .docx as the body."""
+    """415 unless the request carries a published report: multipart/form-data, or the report (.docx, PDF,
+    web page) as the body, whatever binary or HTML type it is declared as."""
     kind = _media_type(request)
-    if kind != "multipart/form-data" and kind not in _DOCX_TYPES:
+    if kind == "application/x-www-form-urlencoded" or kind == "application/json" or kind.endswith("+json"):
         raise ApiError(415, "unsupported-media-type", "不支持的内容类型",
-                       f"请以 multipart/form-data（字段 file）或 {DOCX_MEDIA_TYPE} 上传 .docx，实际为 {kind or '未指定'}")
+                       f"请以 multipart/form-data（字段 file）或直接以 .docx、PDF、网页作为请求正文上传报告，实际为 {kind or '未指定'}")
 
 
 async def _uploaded_docx(request: Request, body: bytes) -> bytes:
     """The .docx of an extract request: the multipart field ``file``, or the body itself."""
-    if _media_type(request) in _DOCX_TYPES:
+    if _media_type(request) != "multipart/form-data":
         return body
 
     async def stream() -> AsyncGenerator[bytes, None]:
@@ -608,8 +609,9 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
 
     @v1.post(
         "/extract",
-        summary="读取已成文的报告（.docx）",
-        description="上传 .docx（multipart/form-data 的 file 字段，或直接以 .docx 作为请求正文），返回报告数据和读取中发现的问题。",
+        summary="读取已发布的报告（.docx、PDF、网页）",
+        description="上传 .docx、PDF（含文字层）或网页（multipart/form-data 的 file 字段，或直接作为请求正文；按内容识别），"
+                    "返回报告数据和读取中发现的问题。",
         response_class=Response,
         responses={
             200: {"description": "读取结果", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExtractResult"}}}},
@@ -619,6 +621,8 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                                "properties": {"file": {"type": "string", "format": "binary", "description": "报告 .docx"}}}},
             DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "text/html": {"schema": {"type": "string"}},
         }}},
     )
     async def extract(request: Request) -> Response:
@@ -627,12 +631,15 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         document = await _uploaded_docx(request, body)
 
         def work() -> str:
-            from ..docx.reader import extract as extract_docx
+            from ..filetypes import describe, sniff
+            from ..reading import read_any
 
-            upload = io.BytesIO(document)
-            upload.name = "上传的文件"
+            kind = sniff(document, "上传的文件")
+            if kind not in _EXTRACT_KINDS:  # LibreOffice conversions (.doc, .wps …) are not offered by the service
+                raise ApiError(422, "not-a-report", "不是年度报告",
+                               f"上传的文件: 这是{describe(kind)}，服务只读取 .docx、PDF 和网页（.doc、.wps 等请先另存为 .docx）")
             try:
-                data, problems = extract_docx(upload)
+                data, problems = read_any(document, "上传的文件")
             except NotAReportError as exc:
                 raise ApiError(422, "not-a-report", "不是年度报告", str(exc)) from None
             return dumps({"data": data, "problems": [p.to_dict() for p in problems]})

@@ -1,0 +1,449 @@
+"""A text PDF → the reader-neutral :class:`~docxreport.document.Document`: what offices publish.
+
+pdfplumber gives the characters with their positions and finds ruled tables (its table finder returns each
+cell's rectangle). From them:
+
+* **Tables**: each cell rectangle is placed on the grid of the table's sorted x and y edges, which gives its
+  row, column and spans (a merged cell covers several edges). A table that ends a page and a table that
+  starts the next page at the same width are one table: the header rows the next page repeats are dropped,
+  and cells the page break cut (an empty continuation of a merged label, the vertical label
+  ``三、本年度办理结果`` written one character a line, a row allowed to break) are joined again.
+* **Paragraphs**: the lines outside tables, joined back into paragraphs (a paragraph starts at a first-line
+  indent, after a line that ends short of the right margin, after vertical space or at a centred line).
+  Page numbers (``— 3 —``, ``-3-``, ``第3页``) and running headers and footers repeated on the pages are
+  dropped.
+* **Digits split by the layout** (``1 2`` printed for ``12`` by distributed alignment) are read joined, each
+  with a warning naming the page and the cell.
+
+A PDF without a text layer (a scan) is refused: there is nothing to read without OCR. The work is bounded
+(pages, characters) so that a hostile PDF cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..document import Document, Paragraph
+from ..errors import NotAReportError
+from ..problems import Problem
+from ..tables import Cell, FoundTable
+
+MAX_PAGES = 200
+MAX_CHARS = 1_000_000  # characters on all pages together (a 6-page report has about 3,000)
+
+SCANNED_MESSAGE = "扫描件，没有文字层（只能读取含文字的 PDF；请使用原始的 Word 文档或网页版）"
+
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[—\-－–─]+\s*\d+\s*[—\-－–─]+|第\s*\d+\s*页(?:\s*[，,/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d{1,3}|"
+    r"[-—]?\s*[一二三四五六七八九十]+\s*[-—]?|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.IGNORECASE)
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’—…]")
+_LABEL_START = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|\d+\s*[.．、]|总计|合计)")
+_SPLIT_DIGITS = re.compile(r"^\d(?:\s+\d)+$")
+_VALUE = re.compile(r"^\s*[\d.,，]*\s*$")
+
+
+@dataclass
+class _Line:
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    text: str
+
+
+@dataclass
+class _Rect:
+    """A table cell as printed: its rectangle (y in document coordinates: pages stacked) and text."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    text: str
+    page: int
+    split_digits: str = ""  # the text as printed, when its digits were split by the layout
+
+
+@dataclass
+class _Table:
+    page: int
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    rects: list[_Rect] = field(default_factory=list)
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+def _join_chars(chars: list[dict[str, Any]]) -> tuple[str, bool]:
+    """The text of one printed line: characters left to right, a space only where the PDF has one or where
+    two Latin characters are a word apart; and whether digits were spread apart by the layout."""
+    out: list[str] = []
+    spread = False
+    previous: dict[str, Any] | None = None
+    for ch in sorted(chars, key=lambda c: c["x0"]):
+        text = ch["text"]
+        if previous is not None and not text.isspace() and out and not out[-1].isspace():
+            gap = ch["x0"] - previous["x1"]
+            size = max(float(ch.get("size") or 10), 1.0)
+            last = out[-1][-1]
+            if not _is_cjk(last) and not _is_cjk(text[:1]) and gap > 0.25 * size:
+                if last.isdigit() and text[:1].isdigit():
+                    spread = True
+                out.append(" ")
+        out.append(text)
+        previous = ch
+    return "".join(out), spread
+
+
+def _lines(chars: list[dict[str, Any]], page: int) -> list[_Line]:
+    """Characters grouped into printed lines (by their vertical position), top to bottom."""
+    lines: list[list[dict[str, Any]]] = []
+    for ch in sorted(chars, key=lambda c: (round(c["top"], 1), c["x0"])):
+        size = float(ch.get("size") or 10)
+        if lines and abs(lines[-1][0]["top"] - ch["top"]) <= 0.45 * size:
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+    out = []
+    for group in lines:
+        text, _ = _join_chars(group)
+        text = re.sub(r"\s+", " ", text).lstrip()  # a space ending a line is kept: 7 | 条 wraps as 7 条
+        if text.strip():
+            out.append(_Line(page, min(c["x0"] for c in group), max(c["x1"] for c in group), min(c["top"] for c in group),
+                             max(c["bottom"] for c in group), statistics.median(float(c.get("size") or 10) for c in group), text))
+    return out
+
+
+def _cell_text(chars: list[dict[str, Any]]) -> tuple[str, str]:
+    """A cell's text (its printed lines joined: wrapped labels and one-character-a-line labels read whole)
+    and, when its digits were split apart by the layout, the text as printed."""
+    lines: list[list[dict[str, Any]]] = []
+    for ch in sorted(chars, key=lambda c: (round(c["top"], 1), c["x0"])):
+        if lines and abs(lines[-1][0]["top"] - ch["top"]) <= 0.45 * float(ch.get("size") or 10):
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+    texts = []
+    spread = False
+    for group in lines:
+        text, apart = _join_chars(group)
+        spread = spread or apart
+        texts.append(re.sub(r"\s+", " ", text).strip())
+    text = ""
+    for piece in texts:
+        if text and piece and text[-1].isascii() and text[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+            text += " "
+        text += piece
+    if _SPLIT_DIGITS.match(text) and (spread or " " in text):
+        return text.replace(" ", ""), text
+    return text, ""
+
+
+def _inside(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    x = (ch["x0"] + ch["x1"]) / 2
+    y = (ch["top"] + ch["bottom"]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+# --------------------------------------------------------------------------- tables → grids
+
+
+def _edges(values: Iterable[float], tolerance: float = 2.0) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tolerance:
+            out.append(v)
+    return out
+
+
+def _index(edges: list[float], value: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+
+
+def _grid(rects: list[_Rect]) -> list[tuple[Cell, _Rect]]:
+    """Cells on the grid of the rectangles' sorted x and y edges: a merged cell spans several."""
+    xs = _edges([r.x0 for r in rects] + [r.x1 for r in rects])
+    ys = _edges([r.top for r in rects] + [r.bottom for r in rects])
+    cells = []
+    for r in rects:
+        row, col = _index(ys, r.top), _index(xs, r.x0)
+        bottom, right = _index(ys, r.bottom), _index(xs, r.x1)
+        cells.append((Cell(row, col, max(bottom - row, 1), max(right - col, 1), r.text), r))
+    cells.sort(key=lambda c: (c[0].row, c[0].col))
+    return cells
+
+
+def _rows(rects: list[_Rect]) -> list[list[_Rect]]:
+    """Rectangles grouped by their top edge, top to bottom."""
+    rows: list[list[_Rect]] = []
+    for r in sorted(rects, key=lambda r: (r.top, r.x0)):
+        if rows and abs(rows[-1][0].top - r.top) <= 2:
+            rows[-1].append(r)
+        else:
+            rows.append([r])
+    return rows
+
+
+def _same_x(a: _Rect, b: _Rect) -> bool:
+    return abs(a.x0 - b.x0) <= 2 and abs(a.x1 - b.x1) <= 2
+
+
+def _same_row(a: list[_Rect], b: list[_Rect]) -> bool:
+    """Two rows of rectangles with the same cells and texts (a repeated header row)."""
+    if len(a) != len(b):
+        return False
+    return all(_same_x(x, y) and re.sub(r"\s+", "", x.text) == re.sub(r"\s+", "", y.text)
+               for x, y in zip(sorted(a, key=lambda r: r.x0), sorted(b, key=lambda r: r.x0)))
+
+
+def _join(first: _Table, second: _Table) -> None:
+    """Append ``second`` (the same table continued on the next page) to ``first``."""
+    offset = first.bottom - second.top
+    rects = [_Rect(r.x0, r.top + offset, r.x1, r.bottom + offset, r.text, r.page, r.split_digits) for r in second.rects]
+    # header rows the next page repeats: the leading rows whose rectangles and texts equal the first page's
+    head_first = _rows(first.rects)
+    head_second = _rows(rects)
+    repeated = 0
+    while (repeated < len(head_second) - 1 and repeated < len(head_first)
+           and _same_row(head_second[repeated], head_first[repeated])):
+        repeated += 1
+    if repeated:
+        # a header cell may span several rows: drop every rectangle starting in the repeated rows
+        cut = head_second[repeated][0].top
+        rects = [r for r in rects if r.top >= cut - 1]
+        shift = cut - first.bottom
+        rects = [_Rect(r.x0, r.top - shift, r.x1, r.bottom - shift, r.text, r.page, r.split_digits) for r in rects]
+    top_row = [r for r in rects if abs(r.top - first.bottom) <= 2]
+    bottom = [r for r in first.rects if abs(r.bottom - first.bottom) <= 2]
+    pairs = [(a, b) for b in top_row for a in bottom if _same_x(a, b)]
+
+    def is_label(r: _Rect) -> bool:
+        return not _VALUE.match(r.text)
+
+    merged: set[int] = set()
+    # the innermost label of the row decides whether the row itself was cut by the page break
+    labels = [b for a, b in pairs if is_label(b) or is_label(a)]
+    innermost = max(labels, key=lambda r: r.x0, default=None)
+    innermost_pair = next(((a, b) for a, b in pairs if b is innermost), None)
+    row_cut = bool(innermost_pair and innermost_pair[1].text and is_label(innermost_pair[0])
+                   and not _LABEL_START.match(innermost_pair[1].text))
+    for a, b in pairs:
+        continues = (
+            not b.text.strip()  # the empty rest of a merged cell
+            or (is_label(a) and is_label(b) and not _LABEL_START.match(b.text) and (row_cut or a.bottom - a.top > 1.5 * (b.bottom - b.top) or len(re.sub(r"\s", "", a.text)) <= 2 * len(_rows([a]))))
+            or (row_cut and not is_label(b) and not a.text.strip())
+        )
+        if row_cut or continues:
+            if not continues and a.text.strip() and b.text.strip():
+                continue
+            a.text = a.text + b.text if not (a.text[-1:].isascii() and b.text[:1].isascii() and a.text[-1:].isalnum()) else f"{a.text} {b.text}"
+            a.bottom = b.bottom
+            a.split_digits = a.split_digits or b.split_digits
+            merged.add(id(b))
+    first.rects.extend(r for r in rects if id(r) not in merged)
+    first.bottom = max(r.bottom for r in first.rects)
+
+
+# --------------------------------------------------------------------------- paragraphs
+
+
+def _paragraphs(lines: list[_Line], left: float, right: float, page_width: float) -> list[Paragraph]:
+    paragraphs: list[Paragraph] = []
+    current: list[_Line] = []
+
+    def flush() -> None:
+        if current:
+            text = ""
+            for line in current:
+                if text and text[-1].isascii() and text[-1].isalpha() and line.text[0].isascii() and line.text[0].isalpha():
+                    text += " "
+                text += line.text
+            text = text.strip()
+            paragraphs.append(Paragraph(text, "", [(text, "")]))
+            current.clear()
+
+    for line in lines:
+        size = line.size
+        if current:
+            previous = current[-1]
+            indented = line.x0 > left + 0.8 * size
+            centred = line.x0 > left + 1.5 * size and abs((line.x0 + line.x1) / 2 - (left + right) / 2) < 1.5 * size
+            short = previous.x1 < right - 1.5 * size
+            gap = line.top - previous.bottom if line.page == previous.page else 0.0
+            spaced = gap > 1.2 * size
+            if indented or centred or short or spaced:
+                flush()
+        current.append(line)
+    flush()
+    return paragraphs
+
+
+def _margins(lines: list[_Line]) -> tuple[float, float]:
+    if not lines:
+        return 0.0, 0.0
+    counts: dict[int, int] = {}
+    for line in lines:
+        counts[round(line.x0)] = counts.get(round(line.x0), 0) + 1
+    # the text's left edge: the leftmost start many lines share (not the mode: short paragraphs are mostly
+    # their indented first line)
+    left = float(min((x for x, n in counts.items() if n >= max(2, len(lines) // 20)), default=min(counts)))
+    rights = sorted(line.x1 for line in lines)
+    right = rights[int(len(rights) * 0.9)] if len(rights) > 3 else rights[-1]
+    return left, right
+
+
+def _running(lines_by_page: list[list[_Line]], heights: list[float]) -> set[str]:
+    """Texts of running headers and footers: lines near the top or bottom edge repeated on most pages."""
+    if len(lines_by_page) < 3:
+        return set()
+    seen: dict[str, int] = {}
+    for lines, height in zip(lines_by_page, heights):
+        marks = {re.sub(r"\d+", "#", line.text) for line in lines if line.top < height * 0.1 or line.bottom > height * 0.9}
+        for mark in marks:
+            seen[mark] = seen.get(mark, 0) + 1
+    return {mark for mark, count in seen.items() if count >= max(2, len(lines_by_page) // 2)}
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def _open(raw: bytes, name: str) -> Any:
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(raw))
+        pages = pdf.pages
+    except (PDFSyntaxError, Exception) as exc:  # pdfminer raises many kinds on a damaged file
+        raise NotAReportError(f"{name}: 无法打开 PDF（{type(exc).__name__}）") from None
+    if len(pages) > MAX_PAGES:
+        pdf.close()
+        raise NotAReportError(f"{name}: PDF 有 {len(pages)} 页，超过 {MAX_PAGES} 页的上限，拒绝处理")
+    return pdf
+
+
+def read_document(raw: bytes, name: str = "<报告>") -> Document:
+    """A text PDF as the reader-neutral document model.
+
+    Raises :class:`~docxreport.errors.NotAReportError` when it cannot be opened, has no text layer (a scan),
+    or passes the page or character limits.
+    """
+    pdf = _open(raw, name)
+    problems: list[Problem] = []
+    try:
+        title = str((pdf.metadata or {}).get("Title") or "")
+        page_lines: list[list[_Line]] = []
+        page_tables: list[list[_Table]] = []
+        heights: list[float] = []
+        widths: list[float] = []
+        offset = 0.0
+        total = 0
+        for number, page in enumerate(pdf.pages, 1):
+            try:
+                chars = page.chars
+                total += len(chars)
+                if total > MAX_CHARS:
+                    raise NotAReportError(f"{name}: PDF 文字超过 {MAX_CHARS} 个字符的上限，拒绝处理")
+                found = page.find_tables() if chars else []
+            except NotAReportError:
+                raise
+            except Exception as exc:  # a damaged page
+                raise NotAReportError(f"{name}: 第 {number} 页无法读取（{type(exc).__name__}）") from None
+            tables: list[_Table] = []
+            in_tables: set[int] = set()
+            for t in found:
+                box = t.bbox
+                inside = [c for c in chars if _inside(c, box)]
+                in_tables.update(id(c) for c in inside)
+                table = _Table(number, box[0], box[2], box[1] + offset, box[3] + offset)
+                for cell in t.cells:
+                    text, printed = _cell_text([c for c in inside if _inside(c, cell)])
+                    table.rects.append(_Rect(cell[0], cell[1] + offset, cell[2], cell[3] + offset, text, number, printed))
+                if table.rects:
+                    tables.append(table)
+            lines = _lines([c for c in chars if id(c) not in in_tables and (c["text"] == " " or not c["text"].isspace())], number)
+            for line in lines:
+                line.top += offset
+                line.bottom += offset
+            page_lines.append(lines)
+            page_tables.append(tables)
+            heights.append(float(page.height))
+            widths.append(float(page.width))
+            offset += float(page.height)
+            page.flush_cache()
+        visible = sum(len(re.sub(r"\s", "", line.text)) for lines in page_lines for line in lines)
+        visible += sum(len(re.sub(r"\s", "", r.text)) for tables in page_tables for t in tables for r in t.rects)
+        if visible < 10:
+            raise NotAReportError(f"{name}: {SCANNED_MESSAGE}")
+    finally:
+        pdf.close()
+
+    # running headers, footers and page numbers
+    page_offsets = []
+    acc = 0.0
+    for h in heights:
+        page_offsets.append(acc)
+        acc += h
+    local = [[_Line(l.page, l.x0, l.x1, l.top - page_offsets[i], l.bottom - page_offsets[i], l.size, l.text) for l in lines]
+             for i, lines in enumerate(page_lines)]
+    running = _running(local, heights)
+    kept_lines: list[_Line] = []
+    for i, lines in enumerate(page_lines):
+        height = heights[i]
+        for line, here in zip(lines, local[i]):
+            edge = here.top < height * 0.12 or here.bottom > height * 0.88
+            if edge and (_PAGE_NUMBER.match(line.text) or re.sub(r"\d+", "#", line.text) in running):
+                continue
+            kept_lines.append(line)
+
+    # tables continued over a page break
+    tables: list[_Table] = []
+    for i, page in enumerate(page_tables):
+        for t in page:
+            if tables and t is page[0] and tables[-1].page == t.page - 1 and abs(tables[-1].x0 - t.x0) <= 3 and abs(tables[-1].x1 - t.x1) <= 3:
+                previous = tables[-1]
+                between = [l for l in kept_lines if previous.bottom < l.top < t.top]
+                if not between:
+                    _join(previous, t)
+                    previous.page = t.page
+                    continue
+            tables.append(t)
+
+    # reading order: lines and tables by their position; paragraphs between tables
+    left, right = _margins(kept_lines)
+    items: list[Paragraph | FoundTable] = []
+    events: list[tuple[float, int, Any]] = [(line.top, 0, line) for line in kept_lines] + [(t.top, 1, t) for t in tables]
+    events.sort(key=lambda e: (e[0], e[1]))
+    pending: list[_Line] = []
+    for index_table, (_, kind, item) in enumerate(events):
+        if kind == 0:
+            pending.append(item)
+            continue
+        items.extend(_paragraphs(pending, left, right, max(widths or [0])))
+        pending = []
+        table_no = sum(1 for i in items if isinstance(i, FoundTable)) + 1
+        cells = _grid(item.rects)
+        found = FoundTable(table_no, [c for c, _ in cells])
+        for cell, rect in cells:
+            if rect.split_digits:
+                problems.append(Problem((), "extract.digits_split",
+                                        f"第 {rect.page} 页第 {table_no} 个表格第 {cell.row + 1} 行第 {cell.col + 1} 列“{rect.split_digits}”"
+                                        f"中的数字被版面拆开，按 {cell.text} 读取（请核实）", "warning",
+                                        details={"page": rect.page, "found": rect.split_digits}))
+        items.append(found)
+    items.extend(_paragraphs(pending, left, right, max(widths or [0])))
+    return Document(name, items, title, problems)
+
+
+__all__ = ["MAX_CHARS", "MAX_PAGES", "SCANNED_MESSAGE", "read_document"]
