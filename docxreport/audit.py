@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from .problems import Problem
-from .reading import EXTENSIONS, Source, is_url, read_any
-from .report.jsonfile import read_json
+from .reading import Source, read_any
 from .report.validation import previous_problems, validate
-
-
-def read_previous(source: str | Path) -> tuple[Any, list[Problem]]:
-    """Last year's report, as a published report (extracted: .docx, PDF, web page …) or as JSON."""
-    if is_url(str(source)) or str(source).lower().endswith(EXTENSIONS):
-        return read_any(str(source))
-    return read_json(source)
+from .sources import read_previous
 
 
 def check_document(source: Source, previous: str | Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
@@ -29,7 +22,7 @@ def check_document(source: Source, previous: str | Path | None = None) -> tuple[
     data, problems = read_any(source)
     last = None
     if previous is not None:
-        last, last_problems = read_previous(previous)
+        last, last_problems = read_previous(previous, str(previous))  # JSON, a workbook or a published report
         problems.extend(previous_problems(last_problems, "warning"))
     unreadable = [p.path for p in problems if p.severity == "error"]
     for problem in validate(data, last):

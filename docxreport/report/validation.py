@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidReportError
@@ -50,21 +49,17 @@ def previous_problems(problems: list[Problem], severity: Severity | None = None)
     return [Problem(p.path, p.rule, f"上年报告：{p.message}", severity or p.severity, p.line, p.column) for p in problems]
 
 
-def check_source(
-    source: Source,
-    previous: Source | None = None,
-    read_previous: Callable[[Source], tuple[Any, list[Problem]]] = read_json,
-) -> tuple[Any, list[Problem]]:
-    """Read and validate a report file (and last year's): ``(data, problems)``.
+def check_source(source: Source, previous: Source | None = None) -> tuple[Any, list[Problem]]:
+    """Read and validate a report JSON file (and last year's): ``(data, problems)``.
 
     ``data`` is None when the text could not be read as JSON; those problems carry a line and column.
-    ``read_previous`` reads last year's report (JSON by default; :func:`docxreport.sources.check_data` reads any form).
+    (:func:`docxreport.sources.check_data` reads workbooks and last year's published report too.)
 
     Problems found while reading come first; a schema problem at a path the reader already reported
     (a NaN, a duplicate key) is not repeated.
     """
     data, problems = read_json(source)
-    return check_read((data, problems), read_previous(previous) if previous is not None else None)
+    return check_read((data, problems), read_json(previous) if previous is not None else None)
 
 
 def check_read(read: tuple[Any, list[Problem]], previous: tuple[Any, list[Problem]] | None = None) -> tuple[Any, list[Problem]]:
