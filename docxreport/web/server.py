@@ -66,6 +66,7 @@ from .service import (
     report_file_name,
     timed_out,
 )
+from .workbench import mount_workbench
 
 try:  # /v1/extract parses multipart uploads; named python_multipart since 0.0.13
     import python_multipart  # noqa: F401
@@ -254,6 +255,20 @@ def _check(body: bytes) -> tuple[Any, list[Problem]]:
     return data, problems
 
 
+def _check_with_previous(body: bytes) -> tuple[Any, list[Problem]]:
+    """:func:`_check`, or, for ``{"report": …, "previous": …}``, the report checked with last year's report for
+    the cross-year rules (a report cannot have a ``report`` key: unknown keys are errors in the schema)."""
+    from ..report.jsonfile import parse_json
+    from ..report.validation import check_source
+
+    data, problems = parse_json(body)
+    if not (isinstance(data, dict) and "report" in data and set(data) <= {"report", "previous"}) or problems:
+        return _check(body)
+    previous = data.get("previous")
+    return check_source(dumps(data["report"]).encode("utf-8"),
+                        None if previous is None else dumps(previous).encode("utf-8"))
+
+
 class Offices:
     """LibreOffice converters for the worker threads: one :class:`~docxreport.pdf.Office` (with its own
     profile) per thread at a time, created on first use and reused, all closed with :meth:`close`."""
@@ -410,6 +425,20 @@ def _json_body(description: str) -> dict[str, Any]:
     example = {"summary": "可直接生成的骨架（docxreport init 的输出）", "value": skeleton("某某县自然资源局", 2024)}
     return {"requestBody": {"required": True, "description": description, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/AnnualReport"}, "examples": {"skeleton": example}}}}}
+
+
+def _validate_body() -> dict[str, Any]:
+    """The body of ``/v1/validate``: a report, or a report with last year's report for the cross-year rules."""
+    body = _json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）；或 {\"report\": 报告, \"previous\": 上年报告}，"
+                      "同时按跨年度规则核对（本年“上年结转”应等于上年“结转下年度继续办理”）")
+    content = body["requestBody"]["content"]["application/json"]
+    content["schema"] = {"oneOf": [
+        {"$ref": "#/components/schemas/AnnualReport"},
+        {"title": "报告及上年报告", "type": "object", "required": ["report"], "additionalProperties": False,
+         "properties": {"report": {"$ref": "#/components/schemas/AnnualReport", "description": "本年报告"},
+                        "previous": {"$ref": "#/components/schemas/AnnualReport", "description": "上年报告（用于跨年度核对）"}}},
+    ]}
+    return body
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -586,12 +615,12 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
             200: {"description": "校验结果", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationReport"}}}},
             **_problem_responses(400, 401, 408, 413, 415, 503),
         },
-        openapi_extra=_json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）"),
+        openapi_extra=_validate_body(),
     )
     async def validate(request: Request) -> Response:
         _require_json(request)
         body = await receive(request)
-        _, problems = await run(_check, body)
+        _, problems = await run(_check_with_previous, body)
         return _json(report_json(BODY_NAME, problems))
 
     @v1.post(
@@ -650,6 +679,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         return _json(json.dumps({"status": "ok", "version": __version__}))
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    mount_workbench(app, settings)
 
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
