@@ -24,6 +24,8 @@ const state = {
   dirty: false,       // changed since last saved somewhere (file, download)
   checkSeq: 0,
   checkTimer: 0,
+  checkPending: false,
+  saveSeq: 0,
   saveTimer: 0,
   key: null,
   storePath: null,    // edit mode: the file
@@ -59,9 +61,14 @@ function clone(value) { return value === undefined ? undefined : JSON.parse(JSON
 
 // ------------------------------------------------------------------ requests
 
+// A header value is Latin-1: send the key's UTF-8 bytes one per character, as the server compares them.
+function headerText(text) {
+  return Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("");
+}
+
 function headers(extra = {}) {
   const out = { ...extra };
-  if (state.key) out["X-API-Key"] = state.key;
+  if (state.key) out["X-API-Key"] = headerText(state.key);
   return out;
 }
 
@@ -172,12 +179,12 @@ function showPrevious() {
 
 // ------------------------------------------------------------------ narrative sections
 
-function blockButton(text, label, action) {
+function blockButton(text, label, action, hint = "") {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = text;
-  b.setAttribute("aria-label", label);
-  b.title = label;
+  if (label !== text) b.setAttribute("aria-label", label);
+  b.title = hint || label;
   b.addEventListener("click", action);
   return b;
 }
@@ -259,8 +266,8 @@ function renderBlocks(key, focus = null) {
   if (!add.childElementCount) {
     add.append(
       blockButton("添加段落", "添加段落", () => { items.push({ kind: "p", depth: 1, heading: "", text: "" }); blocksChanged(key, { index: items.length - 1, part: "text" }); }),
-      blockButton("添加段首标题", "添加段首标题段落（标题与正文同段）", () => { items.push({ kind: "r", depth: 1, heading: "", text: "" }); blocksChanged(key, { index: items.length - 1, part: "heading" }); }),
-      blockButton("添加小标题", "添加单独成行的小标题", () => { items.push({ kind: "h", depth: 1, heading: "", text: "" }); blocksChanged(key, { index: items.length - 1, part: "heading" }); }),
+      blockButton("添加段首标题", "添加段首标题", () => { items.push({ kind: "r", depth: 1, heading: "", text: "" }); blocksChanged(key, { index: items.length - 1, part: "heading" }); }, "标题与正文在同一段，如“（一）主动公开。……”"),
+      blockButton("添加小标题", "添加小标题", () => { items.push({ kind: "h", depth: 1, heading: "", text: "" }); blocksChanged(key, { index: items.length - 1, part: "heading" }); }, "单独成行的小标题，其下再添加段落"),
     );
   }
   if (focus && focus.index >= 0) {
@@ -414,28 +421,37 @@ for (const input of cells.values()) {
 // ------------------------------------------------------------------ live checking
 
 function scheduleCheck(delay = CHECK_DELAY) {
+  document.body.dataset.checking = "pending";  // "idle" once the newest result is shown (tests wait for it)
+  state.checkPending = true;
   clearTimeout(state.checkTimer);
   state.checkTimer = setTimeout(check, delay);
 }
 
 async function check() {
+  state.checkPending = false;
   const seq = ++state.checkSeq;
   const body = state.previous ? { report: state.report, previous: state.previous } : state.report;
   let response;
   try {
     response = await call("/v1/validate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   } catch {
-    if (seq === state.checkSeq) $("problem-summary").textContent = "无法连接服务，暂不能检查";
+    if (seq === state.checkSeq) { $("problem-summary").textContent = "无法连接服务，暂不能检查"; idle(seq); }
     return;
   }
   if (seq !== state.checkSeq) return;  // a newer check is on its way
   if (!response.ok) {
     $("problem-summary").textContent = `检查失败：${await problemText(response)}`;
+    idle(seq);
     return;
   }
   const result = await response.json();
   if (seq !== state.checkSeq) return;
   showProblems(result.problems || []);
+  idle(seq);
+}
+
+function idle(seq) {
+  if (seq === state.checkSeq && !state.checkPending) document.body.dataset.checking = "idle";
 }
 
 function labelOf(path) {
@@ -548,11 +564,22 @@ function updateDownloads() {
 // ------------------------------------------------------------------ saving
 
 function scheduleSave() {
+  document.body.dataset.saving = "pending";  // "idle" once the last change is stored (tests wait for it)
   clearTimeout(state.saveTimer);
   state.saveTimer = setTimeout(save, SAVE_DELAY);
 }
 
 async function save() {
+  const seq = ++state.saveSeq;
+  const done = () => { if (seq === state.saveSeq) document.body.dataset.saving = "idle"; };
+  try {
+    await store();
+  } finally {
+    done();
+  }
+}
+
+async function store() {
   if (config.mode === "serve") {
     try {
       localStorage.setItem(DRAFT_KEY, JSON.stringify({ report: state.report, previous: state.previous, saved: new Date().toISOString() }));
