@@ -40,6 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_2024 = ROOT / "examples" / "county-bureau-2024.json"
 EXAMPLE_2023 = ROOT / "examples" / "county-bureau-2023.json"
 FMT = load_format()
+WITH = {"Content-Type": "application/vnd.docxreport.with-previous+json"}
+
+
+def _with(report: Any, previous: Any) -> str:
+    return json.dumps({"report": report, "previous": previous}, ensure_ascii=False)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +190,7 @@ def test_validate_checks_the_cross_year_rule_with_previous(client: TestClient) -
     this = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
     last = json.loads(EXAMPLE_2023.read_text(encoding="utf-8"))
     assert client.post("/v1/validate", json=this).json()["valid"] is True
-    result = client.post("/v1/validate", json={"report": this, "previous": last}).json()
+    result = client.post("/v1/validate", content=_with(this, last), headers=WITH).json()
     assert result["valid"] is True, result  # the examples agree with each other
     broken = copy.deepcopy(this)
     broken["requests"]["carried_over"]["natural"] += 1
@@ -194,7 +199,7 @@ def test_validate_checks_the_cross_year_rule_with_previous(client: TestClient) -
     broken["requests"]["carried_over"].pop("total", None)
     alone = client.post("/v1/validate", json=broken).json()
     assert not [p for p in alone["problems"] if p["rule"] == "cross_year"]
-    result = client.post("/v1/validate", json={"report": broken, "previous": last}).json()
+    result = client.post("/v1/validate", content=_with(broken, last), headers=WITH).json()
     cross = [p for p in result["problems"] if p["rule"] == "cross_year"]
     assert [p["path"] for p in cross] == ["requests.carried_over.natural", "requests.carried_over.total"]
     assert "上年" in cross[0]["message"]
@@ -202,26 +207,33 @@ def test_validate_checks_the_cross_year_rule_with_previous(client: TestClient) -
     assert all(not p["path"].startswith("report") for p in result["problems"])
 
 
-def test_validate_reports_a_broken_previous_report_as_such(client: TestClient) -> None:
+def test_validate_warns_when_previous_is_another_bodys_or_years(client: TestClient) -> None:
     this = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
-    result = client.post("/v1/validate", json={"report": this, "previous": {"organ": 5}}).json()
-    assert any(p["message"].startswith("上年报告") or "上年" in p["message"] for p in result["problems"]) or result["valid"]
-    response = client.post("/v1/validate", json={"report": this, "previous": None})
-    assert response.json()["valid"] is True
+    last = json.loads(EXAMPLE_2023.read_text(encoding="utf-8"))
+    last["organ"], last["year"] = "另一个机关", 2021
+    result = client.post("/v1/validate", content=_with(this, last), headers=WITH).json()
+    assert result["valid"] is True
+    assert sorted((p["path"], p["severity"]) for p in result["problems"]) == [("organ", "warning"), ("year", "warning")]
+    result = client.post("/v1/validate", content=json.dumps({"report": this, "previous": None}), headers=WITH).json()
+    assert result["valid"] is True and result["problems"] == []
 
 
-def test_a_report_with_a_report_key_is_still_an_unknown_key_error(client: TestClient) -> None:
+def test_validate_with_previous_refuses_other_bodies(client: TestClient) -> None:
     this = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    for body in (json.dumps(this), json.dumps({"report": this, "other": 1}), "[]"):
+        response = client.post("/v1/validate", content=body, headers=WITH)
+        assert response.status_code == 400 and "previous" in response.json()["detail"], body[:40]
+    assert client.post("/v1/validate", content="{oops", headers=WITH).status_code == 400
+    # a plain report body is a report, whatever keys it holds
     this["report"] = {}
     result = client.post("/v1/validate", json=this).json()
-    assert result["valid"] is False
-    assert any(p["path"] in ("report", "$") for p in result["problems"])
+    assert result["valid"] is False and any(p["path"] in ("report", "$") for p in result["problems"])
 
 
 def test_openapi_documents_the_previous_report(client: TestClient) -> None:
     body = client.get("/openapi.json").json()["paths"]["/v1/validate"]["post"]["requestBody"]
-    schema = body["content"]["application/json"]["schema"]
-    wrapper = next(s for s in schema["oneOf"] if s.get("type") == "object")
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/AnnualReport"}
+    wrapper = body["content"][WITH["Content-Type"]]["schema"]
     assert set(wrapper["properties"]) == {"report", "previous"} and wrapper["required"] == ["report"]
     assert "previous" in body["description"]
 

@@ -255,15 +255,22 @@ def _check(body: bytes) -> tuple[Any, list[Problem]]:
     return data, problems
 
 
+#: The media type of ``{"report": …, "previous": …}`` for ``/v1/validate``: a report with last year's report.
+WITH_PREVIOUS = "application/vnd.docxreport.with-previous+json"
+
+
 def _check_with_previous(body: bytes) -> tuple[Any, list[Problem]]:
-    """:func:`_check`, or, for ``{"report": …, "previous": …}``, the report checked with last year's report for
-    the cross-year rules (a report cannot have a ``report`` key: unknown keys are errors in the schema)."""
+    """:func:`_check` of ``{"report": …, "previous": …}``: the report checked with last year's report for the
+    cross-year rules, its problems at the report's own paths (last year's problems say 上年报告)."""
     from ..report.jsonfile import parse_json
     from ..report.validation import check_source
 
     data, problems = parse_json(body)
+    if data is None and any(p.line is not None for p in problems):
+        raise _unreadable(problems)
     if not (isinstance(data, dict) and "report" in data and set(data) <= {"report", "previous"}) or problems:
-        return _check(body)
+        raise ApiError(400, "bad-request-body", "请求正文无效",
+                       f'{WITH_PREVIOUS} 的正文应为 {{"report": 报告, "previous": 上年报告}}', problems)
     previous = data.get("previous")
     return check_source(dumps(data["report"]).encode("utf-8"),
                         None if previous is None else dumps(previous).encode("utf-8"))
@@ -428,16 +435,14 @@ def _json_body(description: str) -> dict[str, Any]:
 
 
 def _validate_body() -> dict[str, Any]:
-    """The body of ``/v1/validate``: a report, or a report with last year's report for the cross-year rules."""
-    body = _json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）；或 {\"report\": 报告, \"previous\": 上年报告}，"
+    """The body of ``/v1/validate``: a report, or (:data:`WITH_PREVIOUS`) a report with last year's report."""
+    body = _json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）；以 Content-Type: "
+                      f"{WITH_PREVIOUS} 发送 {{\"report\": 报告, \"previous\": 上年报告}} 时，"
                       "同时按跨年度规则核对（本年“上年结转”应等于上年“结转下年度继续办理”）")
-    content = body["requestBody"]["content"]["application/json"]
-    content["schema"] = {"oneOf": [
-        {"$ref": "#/components/schemas/AnnualReport"},
-        {"title": "报告及上年报告", "type": "object", "required": ["report"], "additionalProperties": False,
-         "properties": {"report": {"$ref": "#/components/schemas/AnnualReport", "description": "本年报告"},
-                        "previous": {"$ref": "#/components/schemas/AnnualReport", "description": "上年报告（用于跨年度核对）"}}},
-    ]}
+    body["requestBody"]["content"][WITH_PREVIOUS] = {"schema": {
+        "title": "报告及上年报告", "type": "object", "required": ["report"], "additionalProperties": False,
+        "properties": {"report": {"$ref": "#/components/schemas/AnnualReport", "description": "本年报告"},
+                       "previous": {"$ref": "#/components/schemas/AnnualReport", "description": "上年报告（用于跨年度核对）"}}}}
     return body
 
 
@@ -620,7 +625,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     async def validate(request: Request) -> Response:
         _require_json(request)
         body = await receive(request)
-        _, problems = await run(_check_with_previous, body)
+        _, problems = await run(_check_with_previous if _media_type(request) == WITH_PREVIOUS else _check, body)
         return _json(report_json(BODY_NAME, problems))
 
     @v1.post(

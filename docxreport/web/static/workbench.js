@@ -430,10 +430,12 @@ function scheduleCheck(delay = CHECK_DELAY) {
 async function check() {
   state.checkPending = false;
   const seq = ++state.checkSeq;
+  // with last year's report: both, under their own media type, for the cross-year rules
   const body = state.previous ? { report: state.report, previous: state.previous } : state.report;
+  const type = state.previous ? "application/vnd.docxreport.with-previous+json" : "application/json";
   let response;
   try {
-    response = await call("/v1/validate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    response = await call("/v1/validate", { method: "POST", headers: { "Content-Type": type }, body: JSON.stringify(body) });
   } catch {
     if (seq === state.checkSeq) { $("problem-summary").textContent = "无法连接服务，暂不能检查"; idle(seq); }
     return;
@@ -451,7 +453,11 @@ async function check() {
 }
 
 function idle(seq) {
-  if (seq === state.checkSeq && !state.checkPending) document.body.dataset.checking = "idle";
+  if (seq !== state.checkSeq || state.checkPending) return;
+  if (!document.body.dataset.checking || document.body.dataset.checking === "pending") {
+    if (!performance.getEntriesByName("docxreport:first-check").length) performance.mark("docxreport:first-check");
+  }
+  document.body.dataset.checking = "idle";
 }
 
 function labelOf(path) {
