@@ -291,6 +291,7 @@ def test_reload_offers_the_draft_back(watched: Watched) -> None:
     cell(page, "规章 本年制发件数").fill("7")
     page.wait_for_function("() => (localStorage.getItem('docxreport.workbench.draft') || '').includes('草稿机关')")
     page.reload()
+    assert [d for d in watched.dialogs if d.startswith("beforeunload")], "leaving with unsaved changes must ask"
     dialog = page.get_by_role("dialog", name="恢复草稿？")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("草稿机关")
@@ -423,6 +424,45 @@ def test_edit_writes_every_change_to_the_file(browser: Browser, tmp_path: Path) 
             time.sleep(0.05)
         assert (tmp_path / "report.json.bak").read_bytes() == original
         expect(page.locator("#status")).to_contain_text("已保存到")
+        w.check_clean()
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", "--no-browser"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        address = re.search(r"http://\S+", process.stdout.readline()).group(0)  # type: ignore[union-attr]
+        context = browser.new_context()
+        page = context.new_page()
+        w = Watched(page, address.split("/#")[0])
+        for _ in range(100):
+            try:
+                page.goto(address)
+                break
+            except Exception:
+                time.sleep(0.1)
+        expect(page.locator("#status")).to_contain_text("选择保存位置")
+        page.get_by_label("机关名称").fill("新机关")
+        dialog = page.get_by_role("dialog", name="保存到哪个文件？")
+        expect(dialog).to_be_visible()
+        field = dialog.get_by_label("文件路径")
+        expect(field).to_have_value(str(tmp_path / "政府信息公开工作年度报告.json"))
+        (tmp_path / "taken.json").write_text("{}", encoding="utf-8")
+        field.fill(str(tmp_path / "taken.json"))
+        dialog.get_by_role("button", name="保存").click()
+        expect(dialog.get_by_role("alert")).to_contain_text("已存在")
+        field.fill(str(tmp_path / "mine.json"))
+        dialog.get_by_role("button", name="保存").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#status")).to_contain_text("已保存到")
+        assert json.loads((tmp_path / "mine.json").read_text(encoding="utf-8"))["organ"] == "新机关"
+        assert (tmp_path / "taken.json").read_text(encoding="utf-8") == "{}"
+        w.errors = [e for e in w.errors if "409" not in e]  # the refused location, shown in the dialog
         w.check_clean()
         context.close()
     finally:

@@ -688,6 +688,7 @@ $("save-data").addEventListener("click", () => {
 
 async function readReport(file) {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  if (/\.xlsx$/i.test(file.name)) throw new Error("暂不支持读取工作簿，请打开 .docx 或 .json");
   if (head[0] === 0x50 && head[1] === 0x4b) {  // a zip: a Word document
     const form = new FormData();
     form.append("file", file, "report.docx");
