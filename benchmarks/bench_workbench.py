@@ -54,7 +54,7 @@ def validation(url: str, rounds: int) -> list[float]:
     with httpx.Client(base_url=url, trust_env=False) as client:
         for n in range(rounds + 5):
             started = time.perf_counter()
-            response = client.post("/v1/validate", content=body, headers={"Content-Type": "application/json"})
+            response = client.post("/v1/validate", content=body, headers={"Content-Type": "application/vnd.docxreport.with-previous+json"})
             result = response.json()
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status_code == 200 and result["valid"], result

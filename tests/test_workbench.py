@@ -101,6 +101,8 @@ def test_static_files_and_table_widths_are_served_from_the_package(client: TestC
     assert "javascript" in module.headers["content-type"]
     assert "innerHTML" not in module.text and "insertAdjacentHTML" not in module.text and "outerHTML" not in module.text
     assert "innerHTML" not in client.get("/workbench/static/blocks.js").text
+    for address in ("/workbench/static/../workbench.py", "/workbench/static/..%2Fworkbench.py", "/workbench/static/nothing.js"):
+        assert client.get(address).status_code == 404, address
 
 
 def test_basic_fields_have_labels_with_exactly_their_text(page: Any) -> None:

@@ -29,7 +29,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 
@@ -181,6 +180,14 @@ def _config(fmt: Format, mode: str, auth: bool, html_download: bool) -> dict[str
     }
 
 
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+def _static_files() -> dict[str, tuple[bytes, str]]:
+    """The page's scripts and style, read once: served from memory, only these names (no path is looked up)."""
+    return {p.name: (p.read_bytes(), _MEDIA_TYPES[p.suffix]) for p in sorted(STATIC.iterdir()) if p.suffix in _MEDIA_TYPES}
+
+
 def _offers_html(app: FastAPI) -> bool:
     """Whether ``POST /v1/render`` renders web pages (``?format=html``): read from the API's own description."""
     try:
@@ -297,7 +304,14 @@ def mount_workbench(app: FastAPI, settings: Settings, *, fmt: Format | None = No
     async def workbench_table_css() -> Response:
         return Response(table_css, media_type="text/css; charset=utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
-    app.mount("/workbench/static", StaticFiles(directory=STATIC), name="workbench-static")
+    static = _static_files()
+
+    @app.get("/workbench/static/{name}", include_in_schema=False)
+    async def workbench_static(name: str) -> Response:
+        if name not in static:
+            raise ApiError(404, "not-found", "没有这个地址", f"没有这个文件：{name}")
+        content, media_type = static[name]
+        return Response(content, media_type=media_type, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
     @app.get("/workbench/document", include_in_schema=False)
     async def document_get(request: Request) -> Response:
