@@ -7,7 +7,6 @@ Skipped when Chromium or Playwright is not installed locally; CI installs both a
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import os
@@ -38,7 +37,7 @@ if CHROMIUM is None:
     pytest.skip("chromium is not installed", allow_module_level=True)
 
 import uvicorn  # noqa: E402
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Error, Page, expect, sync_playwright  # noqa: E402
 
 import docxreport  # noqa: E402
 from docxreport.web.server import create_app  # noqa: E402
@@ -107,7 +106,7 @@ class Watched:
         dialog.accept()
 
     def check_clean(self) -> None:
-        foreign = [u for u in self.requests if not (u.startswith(self.origin + "/") or u.startswith(("blob:", "data:")))]
+        foreign = [u for u in self.requests if not u.startswith((self.origin + "/", "blob:", "data:"))]
         assert not foreign, f"requests left the origin: {foreign}"
         assert not self.errors, f"console errors: {self.errors}"
         assert not [d for d in self.dialogs if d.startswith("alert")], self.dialogs
@@ -413,7 +412,7 @@ def test_edit_writes_every_change_to_the_file(browser: Browser, tmp_path: Path) 
             try:
                 page.goto(address)
                 break
-            except Exception:
+            except Error:  # not listening yet
                 time.sleep(0.1)
         expect(page.get_by_label("机关名称")).to_have_value("某某县自然资源局")
         assert "key=" not in page.url  # the token leaves the address bar once read
@@ -444,7 +443,7 @@ def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path
             try:
                 page.goto(address)
                 break
-            except Exception:
+            except Error:  # not listening yet
                 time.sleep(0.1)
         expect(page.locator("#status")).to_contain_text("选择保存位置")
         page.get_by_label("机关名称").fill("新机关")
