@@ -7,7 +7,7 @@ commands to it.
 
 from __future__ import annotations
 
-from . import batch, convert, data, read, render, serve  # noqa: F401  (each registers its commands)
+from . import batch, convert, data, edit, read, render, serve  # noqa: F401  (each registers its commands)
 from .base import main
 
 __all__ = ["main"]

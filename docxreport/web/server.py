@@ -65,6 +65,7 @@ from .service import (
     report_file_name,
     timed_out,
 )
+from .workbench import mount_workbench
 
 try:  # /v1/extract parses multipart uploads; named python_multipart since 0.0.13
     import python_multipart  # noqa: F401
@@ -267,6 +268,27 @@ def _check(body: bytes) -> tuple[Any, list[Problem]]:
     return data, problems
 
 
+#: The media type of ``{"report": …, "previous": …}`` for ``/v1/validate``: a report with last year's report.
+WITH_PREVIOUS = "application/vnd.docxreport.with-previous+json"
+
+
+def _check_with_previous(body: bytes) -> tuple[Any, list[Problem]]:
+    """:func:`_check` of ``{"report": …, "previous": …}``: the report checked with last year's report for the
+    cross-year rules, its problems at the report's own paths (last year's problems say 上年报告)."""
+    from ..report.jsonfile import parse_json
+    from ..report.validation import check_source
+
+    data, problems = parse_json(body)
+    if data is None and any(p.line is not None for p in problems):
+        raise _unreadable(problems)
+    if not (isinstance(data, dict) and "report" in data and set(data) <= {"report", "previous"}) or problems:
+        raise ApiError(400, "bad-request-body", "请求正文无效",
+                       f'{WITH_PREVIOUS} 的正文应为 {{"report": 报告, "previous": 上年报告}}', problems)
+    previous = data.get("previous")
+    return check_source(dumps(data["report"]).encode("utf-8"),
+                        None if previous is None else dumps(previous).encode("utf-8"))
+
+
 class Offices:
     """LibreOffice converters for the worker threads: one :class:`~docxreport.pdf.Office` (with its own
     profile) per thread at a time, created on first use and reused, all closed with :meth:`close`."""
@@ -423,6 +445,19 @@ def _json_body(description: str) -> dict[str, Any]:
     example = {"summary": "可直接生成的骨架（docxreport init 的输出）", "value": skeleton("某某县自然资源局", 2024)}
     return {"requestBody": {"required": True, "description": description, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/AnnualReport"}, "examples": {"skeleton": example}}}}}
+
+
+def _validate_body() -> dict[str, Any]:
+    """The body of ``/v1/validate``: a report, or (:data:`WITH_PREVIOUS`) a report with last year's report."""
+    body = _json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）；以 Content-Type: "
+                      f"{WITH_PREVIOUS} 发送 {{\"report\": 报告, \"previous\": 上年报告}} 时，"
+                      "同时按跨年度规则核对（本年“上年结转”应等于上年“结转下年度继续办理”）")
+    body["requestBody"]["content"][WITH_PREVIOUS] = {"schema": {
+        "title": "报告及上年报告", "type": "object", "required": ["report"], "additionalProperties": False,
+        "properties": {"report": {"$ref": "#/components/schemas/AnnualReport", "description": "本年报告"},
+                       # described, not referenced: a second copy of the whole schema doubles every generated test
+                       "previous": {"type": ["object", "null"], "description": "上年报告（结构同 AnnualReport），用于跨年度核对"}}}}
+    return body
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -599,12 +634,12 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
             200: {"description": "校验结果", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationReport"}}}},
             **_problem_responses(400, 401, 408, 413, 415, 503),
         },
-        openapi_extra=_json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）"),
+        openapi_extra=_validate_body(),
     )
     async def validate(request: Request) -> Response:
         _require_json(request)
         body = await receive(request)
-        _, problems = await run(_check, body)
+        _, problems = await run(_check_with_previous if _media_type(request) == WITH_PREVIOUS else _check, body)
         return _json(report_json(BODY_NAME, problems))
 
     @v1.post(
@@ -669,6 +704,7 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
         return _json(json.dumps({"status": "ok", "version": __version__}))
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    mount_workbench(app, settings)
 
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware

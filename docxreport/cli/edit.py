@@ -1,0 +1,104 @@
+"""``edit``: the filing workbench for one person at their desk, saving every change to a file."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .base import CONTEXT, _fail, main
+
+
+def _read(path: Path) -> Any:
+    """The report in ``path`` (a JSON file), exit 2 when it cannot be used."""
+    from ..errors import DocxReportError
+    from ..sources import WrongKindError, read_data
+
+    if path.suffix.lower() == ".xlsx":
+        _fail(f"{path}: 工作簿（.xlsx）暂不能直接编辑，请使用 .json 文件")
+    try:
+        data, problems = read_data(path, str(path))
+    except WrongKindError as exc:
+        _fail(f"{exc}；docxreport edit 编辑报告数据（.json）。已成文的报告可在页面中用“打开…”读取")
+    except DocxReportError as exc:
+        _fail(str(exc))
+    if data is None:
+        first = problems[0] if problems else None
+        _fail(f"{path}: 不是有效的 JSON" + (f"（{first.location}：{first.message}）" if first else ""))
+    if not isinstance(data, dict):
+        _fail(f"{path}: 顶层应为对象（报告数据）")
+    return data
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default="任一空闲端口", help="监听端口（只监听本机 127.0.0.1）。")
+@click.option("--no-browser", is_flag=True, help="不自动打开浏览器，只显示地址。")
+def edit(file: Path | None, port: int, no_browser: bool) -> None:
+    """在浏览器中填写报告：国家格式的三张表和六部分正文，边填边检查，每次修改自动保存到 FILE。
+
+    \b
+    FILE 为报告数据（.json）；不存在时从新骨架开始并保存到该文件；省略时页面会询问保存位置。
+    第一次保存前，原文件另存为 FILE.bak。地址中带有随机口令，只有本机打开该地址的人可以使用。
+    需要安装 docxreport[server]。按 Ctrl+C 结束。
+
+    \b
+    示例：
+      docxreport edit report.json
+      docxreport edit --port 8765 --no-browser report.json
+    """
+    try:
+        import uvicorn
+
+        from ..web import server
+        from ..web.service import Settings, SettingsError
+        from ..web.workbench import DocumentStore, use_document
+    except ImportError as exc:
+        _fail(f"填报页面需要可选依赖（缺少 {exc.name or exc}）：请执行 pip install \"docxreport[server]\"")
+
+    data: Any = None
+    if file is not None:
+        file = file.expanduser().resolve()
+        if file.exists():
+            data = _read(file)
+        elif not file.parent.is_dir():
+            _fail(f"{file}: 目录 {file.parent} 不存在")
+        elif file.suffix.lower() != ".json":
+            _fail(f"{file}: 请以 .json 结尾")
+    # without data the page starts from its own skeleton (totals computed, not stated)
+    token = secrets.token_urlsafe(24)
+    try:
+        settings = Settings.from_env(api_key=token, cors_origins=())
+    except SettingsError as exc:
+        _fail(str(exc))
+    app = server.create_app(settings)
+    use_document(app, DocumentStore(file, data, backup_done=file is None or not file.exists()))
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        _fail(f"无法监听 127.0.0.1:{port}（{exc.strerror}）；换一个 --port，或省略它使用任一空闲端口")
+    address = f"http://127.0.0.1:{sock.getsockname()[1]}/#key={token}"
+    config = uvicorn.Config(app, log_config=server.log_config(), access_log=False, server_header=False,
+                            timeout_graceful_shutdown=5)
+    uvicorn_server = uvicorn.Server(config)
+    click.echo(f"填报页面：{address}")
+    click.echo(f"保存到：{file}" if file else "保存位置：在页面中第一次修改时选择")
+    click.echo("按 Ctrl+C 结束。")
+    sys.stdout.flush()
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(address)
+    try:
+        uvicorn_server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
