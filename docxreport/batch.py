@@ -264,19 +264,23 @@ class _Worker:
     fonts: str
     pdf: bool
     office: Office | None = None
+    pdfa: bool = False
 
 
 _STATE: _Worker | None = None  # one per worker process, set by _start_worker
 
 
-def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str) -> None:
+def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str, pdfa: bool = False) -> None:
     global _STATE
     office = None
     if pdf:
         from .pdf.office import Office
 
         office = Office(profile=Path(profiles) / f"office-{os.getpid()}")  # kept for every chunk of this worker
-    _STATE = _Worker(Path(outdir), template, fonts, pdf, office)
+        from multiprocessing.util import Finalize
+
+        Finalize(office, office.close, exitpriority=10)  # a worker that ends stops its warm office
+    _STATE = _Worker(Path(outdir), template, fonts, pdf, office, pdfa)
 
 
 def _render_one(job: Job, state: _Worker) -> Outcome:
@@ -321,7 +325,7 @@ def _run_chunk(jobs: list[Job]) -> list[Outcome]:
     if state.pdf and state.office is not None:
         rendered = [state.outdir / o.output for o in outcomes if o.status == "ok" and o.output]
         try:
-            results: dict[Path, Any] = state.office.convert(rendered, state.outdir) if rendered else {}
+            results: dict[Path, Any] = state.office.convert(rendered, state.outdir, pdfa=state.pdfa) if rendered else {}
         except Exception as exc:  # the reports are rendered: only their PDFs failed
             results = {path: f"PDF 转换失败（{type(exc).__name__}: {exc}）" for path in rendered}
         for i, outcome in enumerate(outcomes):
@@ -355,10 +359,11 @@ def chunk_size(jobs: int, workers: int, pdf: bool) -> int:
 
 
 def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0, pdf: bool = False,
-        template: str | os.PathLike[str] | None = None, fonts: str = "official") -> Iterator[Outcome]:
+        template: str | os.PathLike[str] | None = None, fonts: str = "official", pdfa: bool = False) -> Iterator[Outcome]:
     """Render ``jobs`` into ``outdir``, yielding each :class:`Outcome` as its report finishes (in no
     particular order). ``workers`` processes render in parallel (0: in this process, for small runs and
-    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice."""
+    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice (PDF/A-2b with
+    ``pdfa``)."""
     folder = Path(outdir)
     template_name = os.fspath(template) if template is not None else None
     if not jobs:
@@ -369,8 +374,8 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
         find_office()  # before any worker starts: a missing LibreOffice is one clear error, not one per report
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="docxreport-batch-") as profiles:  # LibreOffice profiles, one per worker
-        init = (str(folder), template_name, fonts, pdf, profiles)
+    with tempfile.TemporaryDirectory(prefix="docxreport-batch-", ignore_cleanup_errors=True) as profiles:  # LibreOffice profiles, one per worker
+        init = (str(folder), template_name, fonts, pdf, profiles, pdfa)
         if workers <= 0:
             yield from _in_process(list(jobs), init)
             return
@@ -387,6 +392,8 @@ def _in_process(jobs: list[Job], init: tuple[Any, ...]) -> Iterator[Outcome]:
         for start in range(0, len(jobs), size):
             yield from _run_chunk(jobs[start:start + size])
     finally:
+        if _STATE is not None and _STATE.office is not None:
+            _STATE.office.close()
         _STATE = None
 
 

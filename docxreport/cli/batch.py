@@ -17,10 +17,12 @@ from .base import CONTEXT, EXIT_PROBLEMS, _fail, _office, main
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="输出目录（不存在时创建）；其中的 manifest.json 记录每个输入的结果。")
 @click.option("-j", "--jobs", "workers", type=click.IntRange(1, 256), default=None, help="并行的工作进程数（默认为 CPU 核数）。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转为 PDF（每个工作进程成批转换）。")
+@click.option("--pdf-a", "pdfa", is_flag=True, help="PDF 为 PDF/A-2b（长期存档格式，供档案部门）；隐含 --pdf。")
 @click.option("--force", is_flag=True, help="重新生成所有报告（默认跳过比输入和模板都新的已有输出）。")
 @click.option("--template", type=click.Path(dir_okay=False, exists=True), help="使用本单位的 .docx 模板，默认为内置国家格式模板。")
 @click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="字体方案，同 render。")
-def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, force: bool, template: str | None, fonts: str) -> None:
+def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, pdfa: bool, force: bool, template: str | None,
+          fonts: str) -> None:
     """批量生成报告：一次处理成百上千份，多进程并行，显示进度。
 
     \b
@@ -45,6 +47,7 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     folder = Path(outdir)
+    pdf = pdf or pdfa
     if pdf:
         _office()
     try:
@@ -67,7 +70,8 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
     outcomes: list[batches.Outcome] = []
     progress = _Progress(total)
     try:
-        for outcome in batches.run(jobs, folder, workers=workers or os.cpu_count() or 1, pdf=pdf, template=template, fonts=fonts):
+        for outcome in batches.run(jobs, folder, workers=workers or os.cpu_count() or 1, pdf=pdf, template=template, fonts=fonts,
+                                     pdfa=pdfa):
             outcomes.append(outcome)
             progress.update(outcome)
     except KeyboardInterrupt:

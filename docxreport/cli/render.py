@@ -20,7 +20,9 @@ from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _office, _source, mai
 @click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="official：仿宋_GB2312 等公文字体；windows：仿宋/楷体/黑体/宋体（未安装 GB2312 字体的电脑）。")
 @click.option("--previous", type=click.Path(), help="上年报告的 JSON，渲染前一并核对跨年度规则。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转为 PDF，写在 .docx 旁边（同名，扩展名 .pdf）。")
-def render(input_file: str, output: str | None, template: str | None, fonts: str, previous: str | None, pdf: bool) -> None:
+@click.option("--pdf-a", "pdfa", is_flag=True, help="PDF 为 PDF/A-2b（长期存档格式，供档案部门）；隐含 --pdf。")
+def render(input_file: str, output: str | None, template: str | None, fonts: str, previous: str | None, pdf: bool,
+           pdfa: bool) -> None:
     """把报告 JSON 生成为 Word 文档（.docx）。先校验，有错误时不生成任何文件。
 
     \b
@@ -42,12 +44,16 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         output = "-" if input_file == "-" else str(Path(input_file).with_suffix(".docx"))
     if output == "-" and sys.stdout.isatty():
         _fail("不会把 .docx 写到终端：请用 -o 指定输出文件")
-    office = _office() if pdf else None
+    office = _office() if pdf or pdfa else None
     if office and output == "-":
         _fail("--pdf 需要用 -o 指定输出文件，不能写到标准输出")
+    pdf_path = str(Path(output).with_suffix(".pdf")) if office else None
     for other, what in ((input_file, "输入文件"), (template, "模板文件"), (previous, "上年报告")):
-        if other and other != "-" and output != "-" and same_file(output, other):
-            _fail(f"{output}: 输出路径与{what}相同，拒绝覆盖")
+        for target in (output, pdf_path):
+            if other and other != "-" and target and target != "-" and same_file(target, other):
+                _fail(f"{target}: 输出路径与{what}相同，拒绝覆盖")
+    if pdf_path and same_file(pdf_path, output):
+        _fail(f"{output}: .docx 与 PDF 的输出路径相同，请用 -o 指定以 .docx 结尾的文件名")
     try:
         data, problems = check_source(_source(input_file), previous)
         if has_errors(problems):
@@ -74,7 +80,7 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         from ..pdf.office import Office
 
         with Office(office) as converter:
-            result = converter.convert([output])[Path(output)]
+            result = converter.convert([output], pdfa=pdfa)[Path(output)]
         if isinstance(result, str):
             _fail(f"{output}: {result}")
         click.echo(f"已生成 {result}", err=True)
