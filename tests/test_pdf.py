@@ -108,6 +108,17 @@ def test_commands_exit_2_before_writing_when_libreoffice_is_missing(tmp_path: Pa
 # --------------------------------------------------------------------------- the warm office
 
 
+def _warm_tools() -> None:
+    """soffice, pdftotext, and a Python with LibreOffice's UNO bridge (Debian: python3-uno) for the warm office."""
+    _tools()
+    from docxreport.pdf.warm import uno_python
+
+    if uno_python(find_office()) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must install python3-uno (the warm office)")
+        pytest.skip("no Python with LibreOffice's uno module")
+
+
 def _rendered(folder: Path, name: str = "report") -> Path:
     path = folder / f"{name}.docx"
     subprocess.run([sys.executable, "-m", "docxreport", "render", str(EXAMPLES / "zhuyangguan-2024.json"), "-o", str(path)],
@@ -141,7 +152,7 @@ def _office_processes(group: int) -> list[int]:
 
 @pytest.mark.libreoffice
 def test_the_warm_office_is_started_once_and_converts_many(tmp_path: Path) -> None:
-    _tools()
+    _warm_tools()
     source = _rendered(tmp_path)
     with Office(max_conversions=3) as office:
         assert office.start(), office.cold_reason
@@ -164,7 +175,7 @@ def test_the_warm_office_is_started_once_and_converts_many(tmp_path: Path) -> No
 
 @pytest.mark.libreoffice
 def test_the_warm_office_is_restarted_after_a_crash_and_a_hang(tmp_path: Path) -> None:
-    _tools()
+    _warm_tools()
     source = _rendered(tmp_path)
     with Office() as office:
         assert office.start(), office.cold_reason
@@ -186,7 +197,7 @@ def test_the_warm_office_is_restarted_after_a_crash_and_a_hang(tmp_path: Path) -
 
 @pytest.mark.libreoffice
 def test_the_warm_office_memory_is_bounded(tmp_path: Path) -> None:
-    _tools()
+    _warm_tools()
     with Office(memory=3 * 1024**3) as office:
         assert office.start(), office.cold_reason
         assert office.warm is not None and office.warm.pid is not None
@@ -201,7 +212,7 @@ def test_the_warm_office_memory_is_bounded(tmp_path: Path) -> None:
 @pytest.mark.libreoffice
 def test_the_warm_office_goes_down_with_its_process(tmp_path: Path) -> None:
     """A service worker killed on its time limit takes its office with it: nothing is left running."""
-    _tools()
+    _warm_tools()
     script = ("import sys, time\nfrom docxreport.pdf.office import Office\no = Office()\nassert o.start()\n"
               "print(o.warm.pid, flush=True)\ntime.sleep(600)\n")
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -363,6 +374,8 @@ def test_conversion_fetches_no_linked_content(tmp_path: Path, how: str, monkeypa
     _tools()
     import docxreport.pdf.office as office_module
 
+    if how.startswith("warm"):
+        _warm_tools()
     if how.endswith("without-namespace"):
         monkeypatch.setattr(office_module, "isolation_prefix", lambda: [])
     source = _rendered(tmp_path)

@@ -100,7 +100,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
-    with LiveServer(create_app(Settings())) as server:
+    with LiveServer(create_app(Settings(max_concurrency=2))) as server:  # each place is a worker process
         yield server
 
 
@@ -308,7 +308,7 @@ def test_docs_load_nothing_from_elsewhere(client: httpx.Client) -> None:
 
 
 def test_401_when_an_api_key_is_configured(example: bytes) -> None:
-    with LiveServer(create_app(Settings(api_key="s3cret-键"))) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1, api_key="s3cret-键"))) as server, server.client() as c:
         missing = _problem(c.post("/v1/validate", content=example, headers=JSON_HEADERS), 401, "unauthorized")
         assert missing["problems"] == []
         response = c.post("/v1/render", content=example, headers={**JSON_HEADERS, "X-API-Key": "wrong"})
@@ -354,7 +354,7 @@ def _raw_request(port: int, head: bytes, chunks: list[bytes], wait: float = 10) 
 
 
 def test_413_body_limit_is_enforced_while_reading() -> None:
-    with LiveServer(create_app(Settings(max_body_bytes=1000))) as server:
+    with LiveServer(create_app(Settings(max_concurrency=1, max_body_bytes=1000))) as server:
         # a declared length over the limit: refused before one byte of the body is sent
         head = (b"POST /v1/render HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 1000000000000\r\n\r\n")
@@ -373,7 +373,7 @@ def test_413_body_limit_is_enforced_while_reading() -> None:
 
 
 def test_408_when_the_body_stalls() -> None:
-    with LiveServer(create_app(Settings(time_limit=0.5))) as server:
+    with LiveServer(create_app(Settings(max_concurrency=1, time_limit=0.5))) as server:
         head = (b"POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n")
         started = time.monotonic()
@@ -549,7 +549,7 @@ class BrokenRenderer(Renderer):
 
 
 def test_unexpected_errors_are_500_without_a_stack_trace(example: bytes, caplog: pytest.LogCaptureFixture) -> None:
-    with LiveServer(create_app(Settings(), renderer=BrokenRenderer)) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1), renderer=BrokenRenderer)) as server, server.client() as c:
         with caplog.at_level(logging.ERROR, logger="docxreport.server"):
             response = c.post("/v1/render", content=example, headers=JSON_HEADERS)
         body = _problem(response, 500, "internal-error")
@@ -586,7 +586,7 @@ def test_cors_is_off_unless_configured(client: httpx.Client, example: bytes) -> 
     assert "access-control-allow-origin" not in _preflight(client, "https://oa.example").headers
     response = client.post("/v1/validate", content=example, headers={**JSON_HEADERS, "Origin": "https://oa.example"})
     assert "access-control-allow-origin" not in response.headers
-    with LiveServer(create_app(Settings(cors_origins=("https://oa.example",)))) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1, cors_origins=("https://oa.example",)))) as server, server.client() as c:
         allowed = _preflight(c, "https://oa.example")
         assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://oa.example"
         assert "access-control-allow-origin" not in _preflight(c, "https://evil.example").headers

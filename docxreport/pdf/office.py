@@ -31,6 +31,8 @@ from .warm import DEFAULT_MAX_CONVERSIONS, DEFAULT_MEMORY, ConversionFailed, War
 
 #: Set to the path of ``soffice`` (or ``soffice.exe``) when it is not on PATH.
 ENVIRONMENT_VARIABLE = "DOCXREPORT_SOFFICE"
+#: Set to ``0`` to start LibreOffice for each conversion instead of keeping a warm office.
+WARM_VARIABLE = "DOCXREPORT_WARM_OFFICE"
 _CANDIDATES = (
     "/usr/bin/soffice", "/usr/lib/libreoffice/program/soffice", "/opt/libreoffice/program/soffice",
     "/Applications/LibreOffice.app/Contents/MacOS/soffice",
@@ -99,14 +101,17 @@ class Office:
     """LibreOffice for one process: a warm office (else one-shot calls) with one private profile.
 
     ``profile`` is the folder of the LibreOffice user profile (created on first use; default: a temporary
-    folder removed by :meth:`close`). ``warm=False`` always uses one-shot ``soffice --convert-to`` calls.
+    folder removed by :meth:`close`). ``warm=False`` always uses one-shot ``soffice --convert-to`` calls
+    (default: warm, unless the environment variable ``DOCXREPORT_WARM_OFFICE`` is ``0``).
     ``max_conversions`` and ``memory`` (bytes of address space) bound the warm office. Not for use by several
     threads at once.
     """
 
-    def __init__(self, executable: str | None = None, profile: str | os.PathLike[str] | None = None, *, warm: bool = True,
+    def __init__(self, executable: str | None = None, profile: str | os.PathLike[str] | None = None, *, warm: bool | None = None,
                  max_conversions: int = DEFAULT_MAX_CONVERSIONS, memory: int = DEFAULT_MEMORY) -> None:
         self.executable = executable or find_office()
+        if warm is None:
+            warm = os.environ.get(WARM_VARIABLE, "1").strip() != "0"
         self._own_profile = profile is None
         self.profile = Path(profile) if profile is not None else Path(tempfile.mkdtemp(prefix="docxreport-office-"))
         self._prefix: list[str] | None = None

@@ -48,6 +48,8 @@ def _serve(connection: multiprocessing.connection.Connection, initializer: Calla
            initargs: tuple[Any, ...]) -> None:
     """A worker process: run jobs from ``connection`` until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it stops us
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the server while it started us: see _Worker.start
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if initializer is not None:
         initializer(*initargs)
     connection.send(("ready", None))
@@ -90,7 +92,16 @@ class _Worker:
             mine, theirs = self._context.Pipe()
             process = self._context.Process(target=_serve, args=(theirs, self._initializer, self._initargs),
                                             name="docxreport-worker", daemon=True)
-            process.start()
+            # Ctrl-C reaches the whole process group: a worker still importing would print a KeyboardInterrupt
+            # traceback. The process starts with SIGINT blocked (the mask survives exec) until it ignores it.
+            blocked = hasattr(signal, "pthread_sigmask")
+            if blocked:
+                previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                process.start()
+            finally:
+                if blocked:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             theirs.close()
             self._process, self._connection = process, mine
             try:
