@@ -548,6 +548,35 @@ class BrokenRenderer(Renderer):
         raise RuntimeError("secret internal state /srv/app/config.py")
 
 
+def test_docs_show_the_api_in_a_browser_without_any_outside_request(live: LiveServer) -> None:
+    """Chromium opens /docs under its Content-Security-Policy: Swagger UI shows every operation, and no
+    request leaves this server."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**({"executable_path": chromium} if chromium else {}))
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(live.url + "/docs")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+            page.wait_for_selector(".opblock", timeout=30_000)
+            paths = {e.inner_text().replace("\u200b", "") for e in page.query_selector_all(".opblock-summary-path")}
+        finally:
+            browser.close()
+    assert {"/v1/render", "/v1/validate", "/v1/extract", "/v1/schema", "/healthz"} <= paths
+    assert requested and all(url.startswith(live.url + "/") for url in requested), requested
+    assert errors == []
+
+
 def test_unexpected_errors_are_500_without_a_stack_trace(example: bytes, caplog: pytest.LogCaptureFixture) -> None:
     with LiveServer(create_app(Settings(max_concurrency=1), renderer=BrokenRenderer)) as server, server.client() as c:
         with caplog.at_level(logging.ERROR, logger="docxreport.server"):

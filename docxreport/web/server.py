@@ -439,7 +439,9 @@ def create_app(settings: Settings | None = None, *, renderer: Callable[[], Any] 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        warming = asyncio.ensure_future(pool.start())  # workers start (and prepare the template) meanwhile
+        # one worker starts (and prepares the template) meanwhile, so the first request is fast; the others
+        # start when the load needs them, not all at once with every server process
+        warming = asyncio.ensure_future(pool.start(1))
         yield
         warming.cancel()
         pool.close()
@@ -755,6 +757,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_config": log_config(),
                                "server_header": False, "timeout_graceful_shutdown": 10,
                                **protocol_options(settings, by_name=workers > 1)}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # a process starting its job workers on a busy machine may answer uvicorn's ping late: not dead
+        options["timeout_worker_healthcheck"] = 30
     warning = exposure_warning(host, settings)
     if warning:
         logging.config.dictConfig(options["log_config"])

@@ -167,16 +167,16 @@ class WorkerPool:
         self._slots = threading.BoundedSemaphore(self.capacity)
 
     def _queue(self) -> asyncio.Queue[_Worker]:
-        if self._idle is None:  # made in the server's loop
-            self._idle = asyncio.Queue()
-            for worker in self._workers:
+        if self._idle is None:  # made in the server's loop; last in, first out: the warmest worker first
+            self._idle = asyncio.LifoQueue()
+            for worker in reversed(self._workers):
                 self._idle.put_nowait(worker)
         return self._idle
 
-    async def start(self) -> None:
-        """Start every worker process now (each runs the initializer), not at the first requests."""
+    async def start(self, count: int | None = None) -> None:
+        """Start ``count`` worker processes (default: all) now, not at the first requests that need them."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._threads, w.start) for w in self._workers))
+        await asyncio.gather(*(loop.run_in_executor(self._threads, w.start) for w in self._workers[:count]))
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
