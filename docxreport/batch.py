@@ -211,13 +211,15 @@ def template_identity(template: str | os.PathLike[str] | None) -> str | None:
     return f"sha256:{digest}" if digest else None
 
 
-def recipe_of(raw: bytes | None, template_id: str | None, fonts: str) -> dict[str, Any]:
+def recipe_of(raw: bytes | None, template_id: str | None, fonts: str, pdfa: bool = False) -> dict[str, Any]:
     """What an output is made from, as the manifest keeps it: the input's content, the template, the font
-    profile and docxreport's version. An output is up to date only when all of them are unchanged."""
+    profile, whether its PDF is PDF/A, and docxreport's version. An output is up to date only when all of
+    them are unchanged."""
     return {
         "input_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
         "template": template_id,
         "fonts": fonts,
+        "pdfa": pdfa,
         "generator": f"docxreport {__version__}",
     }
 
@@ -261,7 +263,7 @@ def _ours(path: Path, recorded: str | None) -> bool:
 
 
 def plan(inputs: Sequence[Input], outdir: str | os.PathLike[str], *, force: bool = False, pdf: bool = False,
-         template: str | os.PathLike[str] | None = None, fonts: str = "official") -> tuple[list[Job], list[Outcome]]:
+         template: str | os.PathLike[str] | None = None, fonts: str = "official", pdfa: bool = False) -> tuple[list[Job], list[Outcome]]:
     """Name each input's output (``机关-年度.docx``; ``-2``, ``-3`` … when names collide, compared without
     case) and set aside those already rendered.
 
@@ -292,7 +294,7 @@ def plan(inputs: Sequence[Input], outdir: str | os.PathLike[str], *, force: bool
         taken.add(name.casefold())
         output = name + ".docx"
         pdf_name = name + ".pdf" if pdf else None
-        recipe = recipe_of(raw, template_id, fonts)
+        recipe = recipe_of(raw, template_id, fonts, pdfa)
         entry = previous.get(output)
         if not force and raw is not None and _up_to_date(entry, recipe, folder, output, pdf_name):
             aside.append(Outcome(item.path, "skipped", line=item.line, output=output, pdf=pdf_name, made_from=recipe,
@@ -322,20 +324,24 @@ class _Worker:
     fonts: str
     pdf: bool
     office: Office | None = None
+    pdfa: bool = False
 
 
 _STATE: _Worker | None = None  # one per worker process, set by _start_worker
 
 
 def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str | None, parent: int,
-                  pool_folder: str | None = None) -> None:
+                  pool_folder: str | None = None, pdfa: bool = False) -> None:
     global _STATE
     office = None
     if pdf and profiles:
         from .pdf.office import Office
 
         office = Office(profile=Path(profiles) / f"office-{os.getpid()}")  # kept for every chunk of this worker
-    _STATE = _Worker(Path(outdir), template, fonts, pdf, office)
+        from multiprocessing.util import Finalize
+
+        Finalize(office, office.close, exitpriority=10)  # a worker that ends stops its warm office
+    _STATE = _Worker(Path(outdir), template, fonts, pdf, office, pdfa)
     if os.getpid() != parent:  # a worker process: it must not outlive the batch (kill -9 of the main process)
         import threading
 
@@ -422,7 +428,7 @@ def _run_chunk(jobs: list[Job]) -> list[Outcome]:
     if state.pdf and state.office is not None:
         rendered = [state.outdir / o.output for o in outcomes if o.status == "ok" and o.output]
         try:
-            results: dict[Path, Any] = state.office.convert(rendered, state.outdir) if rendered else {}
+            results: dict[Path, Any] = state.office.convert(rendered, state.outdir, pdfa=state.pdfa) if rendered else {}
         except Exception as exc:  # the reports are rendered: only their PDFs failed
             results = {path: f"PDF 转换失败（{type(exc).__name__}: {exc}）" for path in rendered}
         for i, outcome in enumerate(outcomes):
@@ -457,10 +463,11 @@ def chunk_size(jobs: int, workers: int, pdf: bool) -> int:
 
 def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0, pdf: bool = False,
         template: str | os.PathLike[str] | None = None, fonts: str = "official",
-        salvage: list[Outcome] | None = None) -> Iterator[Outcome]:
+        salvage: list[Outcome] | None = None, pdfa: bool = False) -> Iterator[Outcome]:
     """Render ``jobs`` into ``outdir``, yielding each :class:`Outcome` as its report finishes (in no
     particular order). ``workers`` processes render in parallel (0: in this process, for small runs and
-    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice.
+    tests). With ``pdf``, each rendered .docx is also converted to PDF through LibreOffice (PDF/A-2b with
+    ``pdfa``).
     When the run is interrupted (Ctrl-C, SIGTERM), the reports the workers were rendering are finished
     first; their outcomes, never yielded, are appended to ``salvage`` so that the manifest records them.
     """
@@ -477,7 +484,7 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
 
     profiles = tempfile.mkdtemp(prefix="docxreport-batch-") if pdf else None  # LibreOffice profiles, one per worker
     try:
-        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), None)
+        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), None, pdfa)
         if workers <= 0:
             yield from _in_process(list(jobs), init)
             return

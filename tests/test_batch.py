@@ -139,6 +139,7 @@ def test_up_to_date_is_decided_from_what_made_the_output(tmp_path: Path) -> None
     assert made_from["generator"] == f"docxreport {docxreport.__version__}" and len(made_from["input_sha256"]) == 64
     assert len(plan(inputs, out, force=True)[0]) == 1
     assert len(plan(inputs, out, fonts="windows")[0]) == 1  # another font profile
+    assert len(plan(inputs, out, pdfa=True)[0]) == 1  # PDF/A asked for: what was made is not what is wanted
     assert len(plan(inputs, out, pdf=True)[0]) == 1  # no PDF yet
     template = tmp_path / "t.docx"
     template.write_bytes((ROOT / "templates" / "gov-info-annual-report-2021.docx").read_bytes())

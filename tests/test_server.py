@@ -12,6 +12,7 @@ a failure in CI (``CI=true``), which installs them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -53,7 +54,7 @@ for _module in ("fastapi", "uvicorn", "httpx", "python_multipart"):
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 
-from docxreport.web.server import create_app, exposure_warning  # noqa: E402
+from docxreport.web.server import create_app, exposure_warning, protocol_options  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "zhuyangguan-2024.json"
@@ -75,7 +76,8 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+        options = protocol_options(app.state.settings)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -98,7 +100,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
-    with LiveServer(create_app(Settings())) as server:
+    with LiveServer(create_app(Settings(max_concurrency=2))) as server:  # each place is a worker process
         yield server
 
 
@@ -169,6 +171,16 @@ def test_render_pdf(client: httpx.Client, example: bytes, how: str) -> None:
     assert response.content.startswith(b"%PDF-")
     assert "filename*=UTF-8''" in response.headers["content-disposition"]
     assert response.headers["content-disposition"].endswith(".pdf")
+
+
+@pytest.mark.parametrize("params", [{"pdfa": "1"}, {"format": "pdf", "pdfa": "true"}])
+def test_render_pdfa(client: httpx.Client, example: bytes, params: dict[str, str]) -> None:
+    _office()
+    response = client.post("/v1/render", params=params, content=example, headers=JSON_HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert b"<pdfaid:part>2</pdfaid:part>" in response.content and b"<pdfaid:conformance>B</pdfaid:conformance>" in response.content
+    _problem(client.post("/v1/render", params={"format": "docx", "pdfa": "1"}, content=example, headers=JSON_HEADERS), 400, "bad-parameter")
 
 
 def test_accept_prefers_docx_unless_pdf_ranks_higher(client: httpx.Client, example: bytes) -> None:
@@ -275,8 +287,29 @@ def test_404_and_405_are_problem_details(client: httpx.Client) -> None:
     _problem(client.get("/v1/render"), 405, "method-not-allowed")
 
 
+def test_a_trailing_slash_is_not_redirected_to_a_host_the_client_named(client: httpx.Client) -> None:
+    response = client.get("/v1/schema/", headers={"Host": "evil.example"})
+    _problem(response, 404, "not-found")
+    assert "location" not in response.headers
+
+
+def test_docs_load_nothing_from_elsewhere(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    links = re.findall(r'(?:src|href)=["\']([^"\']+)', page.text)
+    urls = re.findall(r'url: ?["\']([^"\']+)', page.text)
+    assert links and all(not re.match(r"(?i)[a-z]+:|//", link) for link in links + urls), links + urls
+    for link in links:  # every asset comes from this service, relative to /docs
+        asset = client.get(f"/{link}")
+        assert asset.status_code == 200 and len(asset.content) > 100, link
+    bundle = client.get("/docs/swagger-ui-bundle.js")
+    assert bundle.headers["content-type"].startswith("text/javascript") and b"SwaggerUIBundle" in bundle.content
+    _problem(client.get("/docs/..%2Fcore.py"), 404, "not-found")
+
+
 def test_401_when_an_api_key_is_configured(example: bytes) -> None:
-    with LiveServer(create_app(Settings(api_key="s3cret-键"))) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1, api_key="s3cret-键"))) as server, server.client() as c:
         missing = _problem(c.post("/v1/validate", content=example, headers=JSON_HEADERS), 401, "unauthorized")
         assert missing["problems"] == []
         response = c.post("/v1/render", content=example, headers={**JSON_HEADERS, "X-API-Key": "wrong"})
@@ -287,9 +320,23 @@ def test_401_when_an_api_key_is_configured(example: bytes) -> None:
         key = "s3cret-键".encode()  # HTTP headers are bytes: the key's UTF-8 bytes
         assert c.post("/v1/validate", content=example, headers={**JSON_HEADERS, "X-API-Key": key}).status_code == 200
         assert c.post("/v1/render", content=example, headers={**JSON_HEADERS, "Authorization": b"Bearer " + key}).status_code == 200
-        assert c.get("/healthz").status_code == 200  # health checks and the API description need no key
-        document = c.get("/openapi.json").json()
+        assert c.get("/healthz").status_code == 200  # health checks need no key
+        _problem(c.get("/openapi.json"), 401, "unauthorized")  # the description of an exposed service does
+        document = c.get("/openapi.json", headers={"X-API-Key": key}).json()
         assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
+        # without the key, no path says whether it exists: 401 for all, never 404 or 405
+        for method, path in [("GET", "/v1/nothing"), ("GET", "/v1/render"), ("POST", "/v1/schema"), ("GET", "/v1"),
+                             ("GET", "/v1/schema/"), ("GET", "/nothing"), ("GET", "/docs")]:
+            _problem(c.request(method, path), 401, "unauthorized")
+        assert c.get("/v1/nothing", headers={"X-API-Key": key}).status_code == 404
+
+
+@pytest.mark.parametrize("key", ["key ", " key", "key\n", "\tkey"])
+def test_an_api_key_with_surrounding_whitespace_is_refused_at_start(key: str) -> None:
+    with pytest.raises(SettingsError, match="空白"):
+        Settings(api_key=key)
+    with pytest.raises(SettingsError, match="空白"):
+        Settings.from_env({ENV["api_key"]: key})
 
 
 def _raw_request(port: int, head: bytes, chunks: list[bytes], wait: float = 10) -> bytes:
@@ -308,7 +355,7 @@ def _raw_request(port: int, head: bytes, chunks: list[bytes], wait: float = 10) 
 
 
 def test_413_body_limit_is_enforced_while_reading() -> None:
-    with LiveServer(create_app(Settings(max_body_bytes=1000))) as server:
+    with LiveServer(create_app(Settings(max_concurrency=1, max_body_bytes=1000))) as server:
         # a declared length over the limit: refused before one byte of the body is sent
         head = (b"POST /v1/render HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 1000000000000\r\n\r\n")
@@ -327,7 +374,7 @@ def test_413_body_limit_is_enforced_while_reading() -> None:
 
 
 def test_408_when_the_body_stalls() -> None:
-    with LiveServer(create_app(Settings(time_limit=0.5))) as server:
+    with LiveServer(create_app(Settings(max_concurrency=1, time_limit=0.5))) as server:
         head = (b"POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n")
         started = time.monotonic()
@@ -337,37 +384,70 @@ def test_408_when_the_body_stalls() -> None:
 
 
 class SlowRenderer(Renderer):
-    """A renderer that takes ``delay`` seconds, and says when a render started."""
+    """A renderer (in a worker process) that takes ``delay`` seconds, and writes its process id to
+    ``marker`` when a render starts."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, marker: str = "") -> None:
         super().__init__()
         self.delay = delay
-        self.started = threading.Event()
+        self.marker = marker
 
     def render(self, *args: Any, **kwargs: Any) -> bytes | None:
-        self.started.set()
+        if self.marker:
+            Path(self.marker).write_text(str(os.getpid()))
         time.sleep(self.delay)
         return super().render(*args, **kwargs)
 
 
-def test_503_when_rendering_passes_the_time_limit(example: bytes) -> None:
-    settings = Settings(time_limit=0.3, retry_after=7)
-    with LiveServer(create_app(settings, renderer=SlowRenderer(2.0))) as server, server.client() as c:
+def _wait_for(path: Path, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+    return path.read_text()
+
+
+def test_503_when_rendering_passes_the_time_limit(example: bytes, tmp_path: Path) -> None:
+    """The limit stops the work itself: the worker process doing it is killed (and replaced)."""
+    marker = tmp_path / "started"
+    settings = Settings(time_limit=1.0, retry_after=7)
+    with LiveServer(create_app(settings, renderer=functools.partial(SlowRenderer, 60.0, str(marker)))) as server, server.client() as c:
+        _wait_ready(c)
         started = time.monotonic()
         response = c.post("/v1/render", content=example, headers=JSON_HEADERS)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3
         body = _problem(response, 503, "time-limit")
-        assert response.headers["retry-after"] == "7" and "0.3" in body["detail"]
+        assert response.headers["retry-after"] == "7" and "1" in body["detail"]
+        worker = int(marker.read_text())
+        deadline = time.monotonic() + 5
+        while _alive(worker):
+            assert time.monotonic() < deadline, "the worker still runs after its time limit"
+            time.sleep(0.05)
 
 
-def test_503_at_once_when_every_worker_is_busy(example: bytes) -> None:
-    renderer = SlowRenderer(1.5)
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_ready(c: httpx.Client) -> None:
+    """Until the worker processes answer (they start in the background with the server)."""
+    assert c.post("/v1/validate", content=b"{}", headers=JSON_HEADERS).status_code == 200
+
+
+def test_503_at_once_when_every_worker_is_busy(example: bytes, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
     settings = Settings(max_concurrency=1, max_queue=0, time_limit=30, retry_after=2)
+    renderer = functools.partial(SlowRenderer, 1.5, str(marker))
     with LiveServer(create_app(settings, renderer=renderer)) as server, server.client() as first, server.client() as second:
+        _wait_ready(first)
         results: dict[str, httpx.Response] = {}
         thread = threading.Thread(target=lambda: results.setdefault("first", first.post("/v1/render", content=example, headers=JSON_HEADERS)))
         thread.start()
-        assert renderer.started.wait(10)
+        _wait_for(marker)
         started = time.monotonic()
         refused = second.post("/v1/validate", content=example, headers=JSON_HEADERS)
         assert time.monotonic() - started < 1.0
@@ -378,16 +458,132 @@ def test_503_at_once_when_every_worker_is_busy(example: bytes) -> None:
         assert second.post("/v1/validate", content=example, headers=JSON_HEADERS).status_code == 200  # the slot is free again
 
 
+class HogRenderer(Renderer):
+    """A renderer stuck in one C call that holds the interpreter lock (catastrophic regex backtracking),
+    as a hostile document does in a parser."""
+
+    def render(self, *args: Any, **kwargs: Any) -> bytes | None:
+        re.match(r"(a+)+$", "a" * 40 + "b")  # hours, without releasing the GIL
+        return None
+
+
+def test_health_answers_while_a_job_holds_the_interpreter_and_the_limit_stops_it(example: bytes) -> None:
+    settings = Settings(max_concurrency=1, time_limit=4.0)
+    with LiveServer(create_app(settings, renderer=HogRenderer)) as server, server.client() as c, server.client() as other:
+        _wait_ready(c)
+        results: dict[str, httpx.Response] = {}
+        thread = threading.Thread(target=lambda: results.setdefault("hog", c.post("/v1/render", content=example, headers=JSON_HEADERS)))
+        started = time.monotonic()
+        thread.start()
+        time.sleep(1.0)
+        for _ in range(5):
+            asked = time.monotonic()
+            assert other.get("/healthz").status_code == 200
+            assert time.monotonic() - asked < 0.5
+        thread.join(30)
+        _problem(results["hog"], 503, "time-limit")
+        assert time.monotonic() - started < 8
+        # the worker was replaced: the next job runs
+        assert other.post("/v1/validate", content=example, headers=JSON_HEADERS).status_code == 200
+
+
+def test_the_body_is_not_read_when_every_place_is_taken(example: bytes, tmp_path: Path) -> None:
+    """A request beyond the jobs' places is refused before its body is read: 60 clients announcing 15 MB
+    each cannot make the server hold 0.9 GB."""
+    marker = tmp_path / "started"
+    settings = Settings(max_concurrency=1, max_queue=0, time_limit=30)
+    with LiveServer(create_app(settings, renderer=functools.partial(SlowRenderer, 3.0, str(marker)))) as server, \
+            server.client() as first:
+        _wait_ready(first)
+        thread = threading.Thread(target=lambda: first.post("/v1/render", content=example, headers=JSON_HEADERS))
+        thread.start()
+        _wait_for(marker)
+        head = (b"POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 15000000\r\n\r\n")
+        started = time.monotonic()
+        answer = _raw_request(server.port, head, [b'{"organ": '])  # the rest of the 15 MB never comes
+        assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+        assert time.monotonic() - started < 2
+        thread.join(30)
+
+
+def test_slowly_sent_headers_are_timed_out(caplog: pytest.LogCaptureFixture) -> None:
+    """Hundreds of sockets that send part of a request head and stall: the server keeps answering, closes
+    them after the header timeout, and logs a bounded amount."""
+    settings = Settings(max_concurrency=1, header_timeout=1.0, max_connections=150)
+    with LiveServer(create_app(settings)) as server, server.client() as c, caplog.at_level(logging.DEBUG):
+        sockets = []
+        try:
+            for _ in range(300):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                sockets.append(sock)
+            asked = time.monotonic()
+            while True:  # new connections beyond the cap are closed at once; once the stalled ones time out, served
+                try:
+                    if c.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() - asked < 10, "the server stopped answering"
+                time.sleep(0.2)
+            time.sleep(1.5)
+            closed = 0
+            for sock in sockets:
+                sock.settimeout(5)
+                try:
+                    closed += sock.recv(100) == b""
+                except OSError:  # reset
+                    closed += 1
+            assert closed == len(sockets)  # every stalled socket was closed by the server
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert c.get("/healthz").status_code == 200
+    server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the client's
+    assert len(server_records) < 60 and sum(len(r.getMessage()) for r in server_records) < 20_000, server_records[:5]
+
+
 class BrokenRenderer(Renderer):
     def render(self, *args: Any, **kwargs: Any) -> bytes | None:
         raise RuntimeError("secret internal state /srv/app/config.py")
 
 
+def test_docs_show_the_api_in_a_browser_without_any_outside_request(live: LiveServer) -> None:
+    """Chromium opens /docs under its Content-Security-Policy: Swagger UI shows every operation, and no
+    request leaves this server."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**({"executable_path": chromium} if chromium else {}))
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(live.url + "/docs")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+            page.wait_for_selector(".opblock", timeout=30_000)
+            paths = {e.inner_text().replace("\u200b", "") for e in page.query_selector_all(".opblock-summary-path")}
+        finally:
+            browser.close()
+    assert {"/v1/render", "/v1/validate", "/v1/extract", "/v1/schema", "/healthz"} <= paths
+    assert requested and all(url.startswith(live.url + "/") for url in requested), requested
+    assert errors == []
+
+
 def test_unexpected_errors_are_500_without_a_stack_trace(example: bytes, caplog: pytest.LogCaptureFixture) -> None:
-    with LiveServer(create_app(Settings(), renderer=BrokenRenderer())) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1), renderer=BrokenRenderer)) as server, server.client() as c:
         with caplog.at_level(logging.ERROR, logger="docxreport.server"):
             response = c.post("/v1/render", content=example, headers=JSON_HEADERS)
         body = _problem(response, 500, "internal-error")
+        assert response.headers["connection"] == "close"  # the client does not reuse a connection in any state
         assert "secret" not in response.text and "RuntimeError" not in response.text and "config.py" not in response.text
         assert body["detail"] == "服务器内部错误，已记录日志"
     assert any(r.exc_info and "secret" in str(r.exc_info[1]) for r in caplog.records)  # the log keeps it
@@ -420,7 +616,7 @@ def test_cors_is_off_unless_configured(client: httpx.Client, example: bytes) -> 
     assert "access-control-allow-origin" not in _preflight(client, "https://oa.example").headers
     response = client.post("/v1/validate", content=example, headers={**JSON_HEADERS, "Origin": "https://oa.example"})
     assert "access-control-allow-origin" not in response.headers
-    with LiveServer(create_app(Settings(cors_origins=("https://oa.example",)))) as server, server.client() as c:
+    with LiveServer(create_app(Settings(max_concurrency=1, cors_origins=("https://oa.example",)))) as server, server.client() as c:
         allowed = _preflight(c, "https://oa.example")
         assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://oa.example"
         assert "access-control-allow-origin" not in _preflight(c, "https://evil.example").headers

@@ -17,10 +17,12 @@ from .base import CONTEXT, EXIT_PROBLEMS, EXIT_UNREADABLE, _fail, _office, main
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="输出目录（不存在时创建）；其中的 manifest.json 记录每个输入的结果。")
 @click.option("-j", "--jobs", "workers", type=click.IntRange(1, 256), default=None, help="并行的工作进程数（默认为 CPU 核数）。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转为 PDF（每个工作进程成批转换）。")
+@click.option("--pdf-a", "pdfa", is_flag=True, help="PDF 为 PDF/A-2b（长期存档格式，供档案部门）；隐含 --pdf。")
 @click.option("--force", is_flag=True, help="重新生成所有报告，并覆盖输出目录中不是本工具生成（或生成后改过）的同名文件。")
 @click.option("--template", type=click.Path(dir_okay=False, exists=True), help="使用本单位的 .docx 模板，默认为内置国家格式模板。")
 @click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="字体方案，同 render。")
-def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, force: bool, template: str | None, fonts: str) -> None:
+def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, pdfa: bool, force: bool, template: str | None,
+          fonts: str) -> None:
     """批量生成报告：一次处理成百上千份，多进程并行，显示进度。
 
     \b
@@ -49,6 +51,7 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     folder = Path(outdir)
+    pdf = pdf or pdfa
     if pdf:
         _office()
     try:
@@ -65,7 +68,7 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
         except DocxReportError as exc:
             _fail(str(exc), EXIT_PROBLEMS)
     found, unreadable = batches.collect(inputs, exclude=folder)
-    jobs, skipped = batches.plan(found, folder, force=force, pdf=pdf, template=template, fonts=fonts)
+    jobs, skipped = batches.plan(found, folder, force=force, pdf=pdf, template=template, fonts=fonts, pdfa=pdfa)
     total = len(jobs)
     kept = sum(o.status == "failed" for o in skipped)
     click.echo(f"共 {len(found)} 份报告：{total} 份待生成，{len(skipped) - kept} 份已是最新（跳过）"
@@ -75,7 +78,7 @@ def batch(inputs: tuple[str, ...], outdir: str, workers: int | None, pdf: bool, 
     progress = _Progress(total)
     try:
         for outcome in batches.run(jobs, folder, workers=workers or os.cpu_count() or 1, pdf=pdf, template=template,
-                                   fonts=fonts, salvage=outcomes):
+                                   fonts=fonts, salvage=outcomes, pdfa=pdfa):
             outcomes.append(outcome)
             progress.update(outcome)
     except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM (raised as SystemExit by the group)

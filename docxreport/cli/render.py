@@ -20,11 +20,12 @@ from .base import CONTEXT, EXIT_PROBLEMS, _display, _fail, _office, _replacing, 
 @click.option("--fonts", type=click.Choice(["official", "windows"]), default="official", show_default=True, help="official：仿宋_GB2312 等公文字体；windows：仿宋/楷体/黑体/宋体（未安装 GB2312 字体的电脑）。")
 @click.option("--previous", type=click.Path(), help="上年报告的 JSON，渲染前一并核对跨年度规则。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 转为 PDF，写在 .docx 旁边（同名，扩展名 .pdf）。")
+@click.option("--pdf-a", "pdfa", is_flag=True, help="PDF 为 PDF/A-2b（长期存档格式，供档案部门）；隐含 --pdf。")
 @click.option("--fragment", is_flag=True, help="与 -o 某.html 同用：只输出报告正文（<article>，样式写在元素上），便于粘贴到网站内容管理系统的编辑器。")
 @click.option("--force", is_flag=True, help="覆盖已存在的、不是本工具生成（或生成后改过）的输出文件。")
 @click.option("--allow-errors", is_flag=True, help="统计表勾稽关系有错误时仍按原样生成（如存档已发布的报告）：列出每处错误，退出码为 1。数据格式错误时仍不生成。")
 def render(input_file: str, output: str | None, template: str | None, fonts: str, previous: str | None, pdf: bool,
-           fragment: bool, force: bool, allow_errors: bool) -> None:
+           pdfa: bool, fragment: bool, force: bool, allow_errors: bool) -> None:
     """把报告 JSON 生成为 Word 文档（.docx）或网页（.html）。先校验，有错误时不生成任何文件。
 
     \b
@@ -69,13 +70,13 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
     if output is None:
         output = "-" if input_file == "-" else str(Path(input_file).with_suffix(".docx"))
     web_page = output != "-" and Path(output).suffix.lower() in (".html", ".htm")
-    if web_page and (pdf or template):
+    if web_page and (pdf or pdfa or template):
         _fail("网页（.html）不使用 --pdf 和 --template：请分别生成 .docx 和 .html")
     if fragment and not web_page:
         _fail("--fragment 只用于网页输出：请用 -o 某.html")
     if output == "-" and sys.stdout.isatty():
         _fail("不会把 .docx 写到终端：请用 -o 指定输出文件")
-    office = _office() if pdf else None
+    office = _office() if pdf or pdfa else None
     if office and output == "-":
         _fail("--pdf 需要用 -o 指定输出文件，不能写到标准输出")
     pdf_path = Path(output).with_suffix(".pdf") if office else None
@@ -83,6 +84,8 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         for target in (output, pdf_path):
             if other and other != "-" and target and target != "-" and same_file(target, other):
                 _fail(f"{target}: 输出路径与{what}相同，拒绝覆盖")
+    if pdf_path is not None and same_file(pdf_path, output):
+        _fail(f"{output}: .docx 与 PDF 的输出路径相同，请用 -o 指定以 .docx 结尾的文件名")
     replaced = _replacing(output, force) if output != "-" else False
     pdf_replaced = False
     if pdf_path is not None and pdf_path.exists():
@@ -123,7 +126,7 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
         from ..pdf.office import Office
 
         with Office(office) as converter:
-            result = converter.convert([output])[Path(output)]
+            result = converter.convert([output], pdfa=pdfa)[Path(output)]
         if isinstance(result, str):
             _fail(f"{output}: {result}")
         click.echo(f"{'已替换' if pdf_replaced else '已生成'} {result}", err=True)

@@ -16,10 +16,13 @@ def serve(host: str, port: int, workers: int) -> None:
 
     \b
     接口：POST /v1/render、/v1/validate、/v1/extract；GET /v1/schema、/healthz；
-    接口说明（OpenAPI）：/openapi.json，浏览器中查看：/docs。
-    其余设置用环境变量：DOCXREPORT_API_KEY（API 密钥）、DOCXREPORT_CORS_ORIGINS（允许跨域的来源，逗号分隔）、
-    DOCXREPORT_MAX_BODY_BYTES、DOCXREPORT_MAX_CONCURRENCY、DOCXREPORT_MAX_QUEUE、
-    DOCXREPORT_TIME_LIMIT、DOCXREPORT_PDF_TIME_LIMIT、DOCXREPORT_RETRY_AFTER。
+    接口说明（OpenAPI）：/openapi.json，浏览器中查看：/docs（不从外部网站加载任何内容）。
+    每个请求在独立的工作进程中处理，超过时限即终止该进程；生成 PDF 时每个工作进程保持一个 LibreOffice 常驻。
+    其余设置用环境变量：DOCXREPORT_API_KEY（API 密钥；设置后除 /healthz 外的所有地址都需要密钥，
+    包括 /openapi.json 和 /docs）、DOCXREPORT_CORS_ORIGINS（允许跨域的来源，逗号分隔）、
+    DOCXREPORT_MAX_BODY_BYTES、DOCXREPORT_MAX_CONCURRENCY（工作进程数）、DOCXREPORT_MAX_QUEUE、
+    DOCXREPORT_TIME_LIMIT、DOCXREPORT_PDF_TIME_LIMIT、DOCXREPORT_RETRY_AFTER、
+    DOCXREPORT_HEADER_TIMEOUT（请求头须在几秒内收完）、DOCXREPORT_MAX_CONNECTIONS（每个进程的连接上限）。
 
     \b
     示例：

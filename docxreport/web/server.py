@@ -11,61 +11,65 @@ make as many as they like. Endpoints::
     GET  /openapi.json  OpenAPI 3.1, with the content schema (Chinese titles) as the request body; /docs
 
 Every error is ``application/problem+json`` (RFC 9457) with our ``problems`` list; no stack trace ever
-reaches a client. Bodies are limited while they are read, work runs in a bounded :class:`JobPool` with a
-time limit, and each request is logged as one line on the ``docxreport.server`` logger.
+reaches a client, and a 500 closes the connection. A request first takes a place among the bounded jobs
+(503 at once when there is none), then its body is read within the size and time limits, then the work
+runs in a worker process (:class:`~docxreport.web.workers.WorkerPool`) that is killed when the time limit
+passes, so the event loop always answers (``/healthz`` included). Request lines and headers must arrive
+within ``header_timeout``; a server process keeps at most ``max_connections``. With an API key, every path
+but ``/healthz`` needs it, checked before routing (no 401-or-404 probing of which paths exist). Each
+request is logged as one line on the ``docxreport.server`` logger.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hmac
+import importlib.util
 import inspect
 import json
 import logging
 import logging.config
-import queue
+import resource
 import socket
-import tempfile
-import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import h11
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .. import __version__
-from ..docx.renderer import Renderer
-from ..errors import DocxReportError, NotAReportError
-from ..problems import Problem, has_errors, report_json
-from ..report.jsonfile import dumps
+from ..problems import Problem
 from ..report.schema import load_schema
+from . import jobs
 from .service import (
     DOCX_MEDIA_TYPE,
     PDF_MEDIA_TYPE,
     ApiError,
-    JobPool,
     JobTimeout,
     Overloaded,
     Settings,
     body_too_large,
-    content_disposition,
     http_error,
     overloaded,
-    report_file_name,
     timed_out,
 )
 from .workbench import mount_workbench
+from .workers import WorkerPool
 
 try:  # /v1/extract parses multipart uploads; named python_multipart since 0.0.13
     import python_multipart  # noqa: F401
@@ -74,7 +78,6 @@ except ImportError:
 
 LOGGER = logging.getLogger("docxreport.server")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-BODY_NAME = "<请求正文>"  # the "file" of validate --format json, for a request body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -145,6 +148,7 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
+HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 #: An Excel workbook in the national layout is report data too (read by content in sources.read_data).
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -171,13 +175,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-#: Bodies /v1/extract reads, told by content (the Content-Type is only checked not to say JSON or a form).
-_EXTRACT_KINDS = ("docx", "pdf", "html")
-
-
 def _require_upload(request: Request) -> None:
     """415 unless the request carries a published report: multipart/form-data, or the report (.docx, PDF,
-    web page) as the body, whatever binary or HTML type it is declared as."""
+    web page) as the body, whatever binary or HTML type it is declared as (it is told by content)."""
     kind = _media_type(request)
     if kind == "application/x-www-form-urlencoded" or kind == "application/json" or kind.endswith("+json"):
         raise ApiError(415, "unsupported-media-type", "不支持的内容类型",
@@ -185,7 +185,7 @@ def _require_upload(request: Request) -> None:
 
 
 async def _uploaded_docx(request: Request, body: bytes) -> bytes:
-    """The .docx of an extract request: the multipart field ``file``, or the body itself."""
+    """The report of an extract request: the multipart field ``file``, or the body itself."""
     if _media_type(request) != "multipart/form-data":
         return body
 
@@ -234,100 +234,6 @@ def _wants_pdf(request: Request, format_: str | None) -> bool:
         raise ApiError(406, "not-acceptable", "无法提供所要求的格式",
                        f"本接口返回 {DOCX_MEDIA_TYPE} 或 {PDF_MEDIA_TYPE}，请求的 Accept 为 {accept}")
     return quality[PDF_MEDIA_TYPE] > quality[DOCX_MEDIA_TYPE]
-
-
-# --------------------------------------------------------------------------- the work (in worker threads)
-
-
-def _unreadable(problems: list[Problem]) -> ApiError:
-    first = problems[0] if problems else None
-    where = f"（{first.location}：{first.message}）" if first else ""
-    return ApiError(400, "invalid-json", "请求正文不是有效的 JSON", f"无法读取报告 JSON{where}", problems)
-
-
-def _invalid(problems: list[Problem]) -> ApiError:
-    errors = sum(p.severity == "error" for p in problems)
-    return ApiError(422, "invalid-report", "报告内容有误", f"报告内容有 {errors} 处错误，未生成文档", problems)
-
-
-def _check(body: bytes) -> tuple[Any, list[Problem]]:
-    """Read and validate a request body like a report file: (data, problems); 400 when it is not JSON."""
-    from ..sources import WrongKindError, check_data
-
-    try:
-        data, problems = check_data(body, "请求正文")
-    except WrongKindError as exc:  # a Word file, a PDF … posted as report data
-        from ..filetypes import describe
-        from ..sources import spaced
-
-        advice = "；要读取其中的数据请用 POST /v1/extract" if exc.kind == "docx" else "；报告数据应为 JSON"
-        raise ApiError(415, "unsupported-media-type", "不支持的内容类型",
-                       f"请求正文是{spaced(describe(exc.kind))}，不是报告数据{advice}") from None
-    if data is None and any(p.line is not None for p in problems):  # not JSON at all (null is JSON)
-        raise _unreadable(problems)
-    return data, problems
-
-
-#: The media type of ``{"report": …, "previous": …}`` for ``/v1/validate``: a report with last year's report.
-WITH_PREVIOUS = "application/vnd.docxreport.with-previous+json"
-
-
-def _check_with_previous(body: bytes) -> tuple[Any, list[Problem]]:
-    """:func:`_check` of ``{"report": …, "previous": …}``: the report checked with last year's report for the
-    cross-year rules, its problems at the report's own paths (last year's problems say 上年报告)."""
-    from ..report.jsonfile import parse_json
-    from ..report.validation import check_source
-
-    data, problems = parse_json(body)
-    if data is None and any(p.line is not None for p in problems):
-        raise _unreadable(problems)
-    if not (isinstance(data, dict) and "report" in data and set(data) <= {"report", "previous"}) or problems:
-        raise ApiError(400, "bad-request-body", "请求正文无效",
-                       f'{WITH_PREVIOUS} 的正文应为 {{"report": 报告, "previous": 上年报告}}', problems)
-    previous = data.get("previous")
-    return check_source(dumps(data["report"]).encode("utf-8"),
-                        None if previous is None else dumps(previous).encode("utf-8"))
-
-
-class Offices:
-    """LibreOffice converters for the worker threads: one :class:`~docxreport.pdf.Office` (with its own
-    profile) per thread at a time, created on first use and reused, all closed with :meth:`close`."""
-
-    def __init__(self) -> None:
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
-
-    def to_pdf(self, document: bytes, name: str, timeout: float) -> bytes:
-        """Convert one .docx (bytes) to PDF bytes; ConversionError when LibreOffice produced nothing."""
-        from ..pdf.office import ConversionError, Office
-
-        try:
-            office = self._idle.get_nowait()
-        except queue.Empty:
-            office = Office()  # OfficeNotFoundError when LibreOffice is missing
-            with self._lock:
-                self._all.append(office)
-        try:
-            with tempfile.TemporaryDirectory(prefix="docxreport-serve-") as folder:
-                source = Path(folder) / f"{name}.docx"
-                source.write_bytes(document)
-                result = office.convert([source], timeout=timeout)[source]
-                if isinstance(result, str):
-                    raise ConversionError(result)
-                return Path(result).read_bytes()
-        finally:
-            self._idle.put(office)
-
-    def close(self) -> None:
-        with self._lock:
-            offices, self._all = self._all, []
-        for office in offices:
-            office.close()
-
-
-def _pdf_unavailable(exc: DocxReportError) -> ApiError:
-    return ApiError(503, "pdf-unavailable", "无法生成 PDF", str(exc))
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -448,11 +354,11 @@ def _json_body(description: str) -> dict[str, Any]:
 
 
 def _validate_body() -> dict[str, Any]:
-    """The body of ``/v1/validate``: a report, or (:data:`WITH_PREVIOUS`) a report with last year's report."""
+    """The body of ``/v1/validate``: a report, or (``jobs.WITH_PREVIOUS``) a report with last year's report."""
     body = _json_body("报告 JSON（内容可以有误：本接口正是为了找出问题）；以 Content-Type: "
-                      f"{WITH_PREVIOUS} 发送 {{\"report\": 报告, \"previous\": 上年报告}} 时，"
+                      f"{jobs.WITH_PREVIOUS} 发送 {{\"report\": 报告, \"previous\": 上年报告}} 时，"
                       "同时按跨年度规则核对（本年“上年结转”应等于上年“结转下年度继续办理”）")
-    body["requestBody"]["content"][WITH_PREVIOUS] = {"schema": {
+    body["requestBody"]["content"][jobs.WITH_PREVIOUS] = {"schema": {
         "title": "报告及上年报告", "type": "object", "required": ["report"], "additionalProperties": False,
         "properties": {"report": {"$ref": "#/components/schemas/AnnualReport", "description": "本年报告"},
                        # described, not referenced: a second copy of the whole schema doubles every generated test
@@ -485,38 +391,96 @@ DESCRIPTION = """\
 
 - 报告 JSON 的结构见 `AnnualReport`（每个字段带国家格式中的中文名称），也可从 `GET /v1/schema` 取得。
 - 所有错误以 `application/problem+json`（RFC 9457）返回，`problems` 中列出报告的每个问题及其 JSON 路径。
-- 设置了 `DOCXREPORT_API_KEY` 时，`/v1/` 下的请求须带 `X-API-Key: 密钥` 或 `Authorization: Bearer 密钥`。
+- 设置了 `DOCXREPORT_API_KEY` 时，除 `/healthz` 外的所有请求（包括 `/openapi.json` 和 `/docs`）须带
+  `X-API-Key: 密钥` 或 `Authorization: Bearer 密钥`。
 """
 
 
-def create_app(settings: Settings | None = None, *, renderer: Renderer | None = None) -> FastAPI:
-    """Build the service. ``settings`` default to :meth:`Settings.from_env`; ``renderer`` to a new
-    :class:`~docxreport.renderer.Renderer` (its template cache is this application's own)."""
+class RequireKey:
+    """ASGI middleware: with an API key, every request but ``/healthz`` (and CORS preflights) must carry it
+    (``X-API-Key`` or ``Authorization: Bearer``), checked before routing: a client without the key gets 401
+    for every path, so it cannot tell which ones exist."""
+
+    OPEN = frozenset({"/healthz"})
+
+    def __init__(self, app: ASGIApp, key: str) -> None:
+        self.app = app
+        self.expected = key.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.OPEN or self._authorised(scope):
+            await self.app(scope, receive, send)
+            return
+        error = ApiError(401, "unauthorized", "未授权", "缺少或错误的 API 密钥：请在 X-API-Key 或 Authorization: Bearer 中提供",
+                         headers={"WWW-Authenticate": "Bearer"})
+        await problem_response(error, scope.get("path"))(scope, receive, send)
+
+    def _authorised(self, scope: Scope) -> bool:
+        given: bytes | None = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-api-key":
+                given = value
+                break
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                given = value[7:].strip()
+        # header values are bytes on the wire: compare them with the key's UTF-8 bytes
+        return given is not None and hmac.compare_digest(given, self.expected)
+
+
+def _swagger_assets() -> Path | None:
+    """The folder of Swagger UI's files from the ``swagger-ui-py`` package, or None when it is not installed."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+#: The files of Swagger UI that /docs serves (from the package: never a CDN).
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon-32x32.png": "image/png"}
+#: /docs loads nothing from elsewhere (its script inits inline, its images are data: URIs).
+DOCS_POLICY = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+_OFFLINE_DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>docxreport 接口说明</title></head>
+<body><h1>docxreport 接口说明</h1><p>未安装 swagger-ui-py，无法显示交互式接口说明。接口定义（OpenAPI 3.1）：
+<a href="openapi.json">openapi.json</a>。</p></body></html>"""
+
+
+def create_app(settings: Settings | None = None, *, renderer: Callable[[], Any] | None = None) -> FastAPI:
+    """Build the service. ``settings`` default to :meth:`Settings.from_env`. ``renderer`` makes each worker
+    process's :class:`~docxreport.docx.renderer.Renderer` (default: the class itself); it is sent to the
+    worker processes, so it must be picklable (a class, or a :func:`functools.partial` of one)."""
     settings = settings if settings is not None else Settings.from_env()
-    renderer = renderer if renderer is not None else Renderer()
-    jobs = JobPool(settings.max_concurrency, settings.max_queue)
-    offices = Offices()
+    pool = WorkerPool(settings.max_concurrency, settings.max_queue, jobs.start_worker, (renderer, None))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            await jobs.run(renderer.prepare, timeout=max(settings.time_limit, 60.0))  # the first render is fast too
-        except Exception:  # a broken installation shows in the first request's error, not as a crash here
-            LOGGER.exception("无法预先准备模板")
+        # one worker starts (and prepares the template) meanwhile, so the first request is fast; the others
+        # start when the load needs them, not all at once with every server process
+        warming = asyncio.ensure_future(pool.start(1))
         yield
-        jobs.close()
-        offices.close()
+        warming.cancel()
+        pool.close()
 
     app = FastAPI(title="docxreport", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.settings = settings
+    app.state.workers = pool
+
+    @contextlib.contextmanager
+    def slot() -> Iterator[None]:
+        """A place among the bounded jobs, taken before the body is read."""
+        try:
+            with pool.slot():
+                yield
+        except Overloaded:
+            raise overloaded(settings.retry_after) from None
 
     async def run(function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         limit = timeout if timeout is not None else settings.time_limit
         try:
-            return await jobs.run(function, *args, timeout=limit)
-        except Overloaded:
-            raise overloaded(settings.retry_after) from None
+            return await pool.run(function, *args, timeout=limit)
         except JobTimeout:
             raise timed_out(limit, settings.retry_after) from None
 
@@ -554,27 +518,15 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         LOGGER.error("处理 %s %s 时出错", request.method, request.url.path, exc_info=exc)
-        return problem_response(http_error(500, "服务器内部错误，已记录日志"), request.url.path)
+        # the connection may be in any state after an unexpected error: end it rather than reuse it
+        return problem_response(http_error(500, "服务器内部错误，已记录日志", {"Connection": "close"}), request.url.path)
 
-    # ---------------------------------------------------------------- authentication
+    # ---------------------------------------------------------------- authentication (RequireKey checks it)
 
     dependencies: list[Any] = []
-    if settings.api_key is not None:
-        expected = settings.api_key.encode("utf-8")
-        key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥")
-        bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer 密钥")
-
-        async def require_key(key: str | None = Depends(key_header),
-                              credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-            given = key if key is not None else credentials.credentials if credentials is not None else None
-            # header values arrive as Latin-1 text: compare their bytes with the key's UTF-8 bytes
-            if given is None or not hmac.compare_digest(given.encode("latin-1", "replace"), expected):
-                error = ApiError(401, "unauthorized", "未授权",
-                                 "缺少或错误的 API 密钥：请在 X-API-Key 或 Authorization: Bearer 中提供",
-                                 headers={"WWW-Authenticate": "Bearer"})
-                raise error
-
-        dependencies.append(Depends(require_key))
+    if settings.api_key is not None:  # declared for OpenAPI only: RequireKey has checked before routing
+        dependencies += [Depends(APIKeyHeader(name="X-API-Key", auto_error=False, description="API 密钥")),
+                         Depends(HTTPBearer(auto_error=False, description="Authorization: Bearer 密钥"))]
 
     v1 = APIRouter(prefix="/v1", dependencies=dependencies)
 
@@ -583,11 +535,13 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     @v1.post(
         "/render",
         summary="生成报告（.docx 或 PDF）",
-        description="先校验，有错误时返回 422 和全部问题，不生成文档。返回的文件名（Content-Disposition）取自机关名称和年度。",
+        description="先校验，有错误时返回 422 和全部问题，不生成文档。返回的文件名（Content-Disposition）取自机关名称和年度。"
+                    "PDF 的文档属性中有标题、作者（机关名称）和语言（zh-CN）；pdfa=true 时为 PDF/A-2b（存档用）。",
         response_class=Response,
         responses={
             200: {"description": "生成的报告", "content": {DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                                                       PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+                                                       PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                                                       "text/html": {"schema": {"type": "string"}}},
                   "headers": {"Content-Disposition": {"description": "attachment，文件名为 UTF-8（filename*）",
                                                       "schema": {"type": "string"}},
                               "X-Report-Warnings": {"description": "报告中的警告数", "schema": {"type": "integer"}}}},
@@ -597,31 +551,26 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     )
     async def render(
         request: Request,
-        format_: Literal["docx", "pdf"] | None = Query(None, alias="format", description="docx（默认）或 pdf；也可用 Accept: application/pdf"),
+        format_: Literal["docx", "pdf", "html"] | None = Query(None, alias="format", description="docx（默认）、pdf 或 html（网页）；也可用 Accept: application/pdf"),
         fonts: Literal["official", "windows"] = Query("official", description="official：公文字体（仿宋_GB2312 等）；windows：Windows 自带字体"),
+        pdfa: bool = Query(False, description="true：生成 PDF/A-2b（长期存档格式）；隐含 format=pdf"),
     ) -> Response:
         _require_json(request)
-        pdf = _wants_pdf(request, format_)
-        body = await receive(request)
-
-        def work() -> tuple[bytes, str, int]:
-            data, problems = _check(body)
-            if has_errors(problems):
-                raise _invalid(problems)
-            document = renderer.render(data, fonts=fonts)
-            assert document is not None
-            name = report_file_name(data, ".pdf" if pdf else ".docx")
-            if pdf:
-                from ..pdf.office import ConversionError, OfficeNotFoundError
-
-                try:
-                    document = offices.to_pdf(document, "report", settings.pdf_time_limit)
-                except (OfficeNotFoundError, ConversionError) as exc:
-                    raise _pdf_unavailable(exc) from None
-            year = data.get("year")
-            return document, content_disposition(name, f"report-{year}" if isinstance(year, int) else "report"), len(problems)
-
-        document, disposition, warnings = await run(work, timeout=settings.pdf_time_limit if pdf else None)
+        if format_ == "html":
+            if pdfa:
+                raise ApiError(400, "bad-parameter", "请求参数无效", "pdfa=true 只能与 format=pdf 一起使用")
+            with slot():
+                body = await receive(request)
+                page, disposition, warnings = await run(jobs.render_html_job, body)
+            return Response(page, media_type=HTML_MEDIA_TYPE,
+                            headers={"Content-Disposition": disposition, "X-Report-Warnings": str(warnings)})
+        pdf = pdfa or _wants_pdf(request, format_)
+        if pdfa and format_ == "docx":
+            raise ApiError(400, "bad-parameter", "请求参数无效", "pdfa=true 只能与 format=pdf 一起使用")
+        with slot():
+            body = await receive(request)
+            limit = settings.pdf_time_limit if pdf else settings.time_limit
+            document, disposition, warnings = await run(jobs.render_job, body, fonts, pdf, pdfa, limit * 0.9, timeout=limit)
         return Response(document, media_type=PDF_MEDIA_TYPE if pdf else DOCX_MEDIA_TYPE,
                         headers={"Content-Disposition": disposition, "X-Report-Warnings": str(warnings)})
 
@@ -638,9 +587,9 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     )
     async def validate(request: Request) -> Response:
         _require_json(request)
-        body = await receive(request)
-        _, problems = await run(_check_with_previous if _media_type(request) == WITH_PREVIOUS else _check, body)
-        return _json(report_json(BODY_NAME, problems))
+        with slot():
+            body = await receive(request)
+            return _json(await run(jobs.validate_job, body, _media_type(request) == jobs.WITH_PREVIOUS))
 
     @v1.post(
         "/extract",
@@ -662,24 +611,10 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     )
     async def extract(request: Request) -> Response:
         _require_upload(request)
-        body = await receive(request)
-        document = await _uploaded_docx(request, body)
-
-        def work() -> str:
-            from ..filetypes import describe, sniff
-            from ..reading import read_any
-
-            kind = sniff(document, "上传的文件")
-            if kind not in _EXTRACT_KINDS:  # LibreOffice conversions (.doc, .wps …) are not offered by the service
-                raise ApiError(422, "not-a-report", "不是年度报告",
-                               f"上传的文件: 这是{describe(kind)}，服务只读取 .docx、PDF 和网页（.doc、.wps 等请先另存为 .docx）")
-            try:
-                data, problems = read_any(document, "上传的文件")
-            except NotAReportError as exc:
-                raise ApiError(422, "not-a-report", "不是年度报告", str(exc)) from None
-            return dumps({"data": data, "problems": [p.to_dict() for p in problems]})
-
-        return _json(await run(work))
+        with slot():
+            body = await receive(request)
+            document = await _uploaded_docx(request, body)
+            return _json(await run(jobs.extract_job, document))
 
     @v1.get(
         "/schema",
@@ -703,9 +638,32 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
     async def healthz() -> Response:
         return _json(json.dumps({"status": "ok", "version": __version__}))
 
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    mount_workbench(app, settings)
+    assets = _swagger_assets()
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if assets is None:
+            page = HTMLResponse(_OFFLINE_DOCS)
+        else:
+            page = get_swagger_ui_html(openapi_url="openapi.json", title="docxreport 接口说明",
+                                       swagger_js_url="docs/swagger-ui-bundle.js", swagger_css_url="docs/swagger-ui.css",
+                                       swagger_favicon_url="docs/favicon-32x32.png",
+                                       swagger_ui_parameters={"validatorUrl": None})
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page
+
+    @app.get("/docs/{name}", include_in_schema=False)
+    async def docs_asset(name: str) -> Response:
+        if assets is None or name not in DOCS_ASSETS:
+            raise StarletteHTTPException(404)
+        return Response((assets / name).read_bytes(), media_type=DOCS_ASSETS[name],
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    mount_workbench(app, settings)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+
+    if settings.api_key is not None:
+        app.add_middleware(RequireKey, key=settings.api_key)
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -714,6 +672,77 @@ def create_app(settings: Settings | None = None, *, renderer: Renderer | None = 
                            expose_headers=["Content-Disposition", "Retry-After", "X-Report-Warnings"])
     app.add_middleware(RequestLog)
     return app
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with two bounds it lacks: a request's line and headers must arrive within
+    ``header_timeout`` seconds of its first byte (of the connection, or of the next request on a kept-alive
+    one), and a process keeps at most ``max_connections`` open (a surplus connection is closed at once).
+    Without them, sockets that send a few header bytes and stall are kept for ever, until the process runs
+    out of file descriptors. Bounds come from the application's settings."""
+
+    header_timeout = 10.0
+    max_connections = 512
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._header_timer: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.abort()
+            return
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        waiting = self.conn.their_state is h11.IDLE  # h11 leaves IDLE once the request's headers are complete
+        if not waiting and self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        elif waiting and self._header_timer is None and not self.transport.is_closing():
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.abort()
+
+
+class EnvironmentProtocol(HeaderTimeoutProtocol):
+    """:class:`HeaderTimeoutProtocol` with its bounds from the ``DOCXREPORT_*`` environment: what
+    ``serve --workers`` gives uvicorn, whose worker processes receive the class by name."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if "header_timeout" not in type(self).__dict__:
+            settings = Settings.from_env()
+            type(self).header_timeout, type(self).max_connections = settings.header_timeout, settings.max_connections
+        super().connection_made(transport)
+
+
+def protocol_options(settings: Settings, *, by_name: bool = False) -> dict[str, Any]:
+    """uvicorn options that bound connections: the protocol with header timeout and connection cap, the
+    keep-alive timeout, the largest request head. ``by_name``: a protocol that reads its bounds from the
+    environment (for worker processes)."""
+    protocol = EnvironmentProtocol if by_name else type(
+        "Protocol", (HeaderTimeoutProtocol,), {"header_timeout": settings.header_timeout, "max_connections": settings.max_connections})
+    return {"http": protocol, "timeout_keep_alive": 5, "h11_max_incomplete_event_size": 64 * 1024}
+
+
+def _more_file_descriptors() -> None:
+    """Raise this process's open-file limit to its hard limit: connections beyond ``max_connections``
+    are closed, but each still needs a descriptor while it is accepted."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        pass
 
 
 def log_config() -> dict[str, Any]:
@@ -756,11 +785,16 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     """Run the service with uvicorn until interrupted. With several ``workers`` each process builds its own
     application from the environment (:func:`app_from_env`), so ``settings`` must come from it too."""
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_config": log_config(),
-                               "server_header": False, "timeout_graceful_shutdown": 10}
+                               "server_header": False, "timeout_graceful_shutdown": 10,
+                               **protocol_options(settings, by_name=workers > 1)}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # a process starting its job workers on a busy machine may answer uvicorn's ping late: not dead
+        options["timeout_worker_healthcheck"] = 30
     warning = exposure_warning(host, settings)
     if warning:
         logging.config.dictConfig(options["log_config"])
         LOGGER.warning(warning)
+    _more_file_descriptors()
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
         return
@@ -782,4 +816,4 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.from_env())
 
 
-__all__ = ["Settings", "app_from_env", "create_app", "exposure_warning", "serve"]
+__all__ = ["Settings", "app_from_env", "create_app", "exposure_warning", "protocol_options", "serve"]

@@ -9,18 +9,13 @@ never from module state, so several applications with different settings can liv
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from ..problems import Problem
-
-T = TypeVar("T")
 
 ENV_PREFIX = "DOCXREPORT_"
 
@@ -55,6 +50,10 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     #: Origins allowed by CORS; empty means no CORS headers at all (browsers on other origins are refused).
     cors_origins: tuple[str, ...] = ()
+    #: Seconds a client may take to send a request's line and headers before the connection is closed.
+    header_timeout: float = 10.0
+    #: Open connections one server process keeps; a connection beyond it is closed at once.
+    max_connections: int = 512
 
     def __post_init__(self) -> None:
         checks = {
@@ -64,12 +63,18 @@ class Settings:
             "time_limit": self.time_limit > 0,
             "pdf_time_limit": self.pdf_time_limit > 0,
             "retry_after": self.retry_after >= 0,
+            "header_timeout": self.header_timeout > 0,
+            "max_connections": self.max_connections >= 1,
         }
         for name, ok in checks.items():
             if not ok:
                 raise SettingsError(f"{ENV[name]} 的值无效：{getattr(self, name)!r}")
         if self.api_key is not None and not self.api_key.strip():
             raise SettingsError(f"{ENV['api_key']} 不能为空白")
+        if self.api_key is not None and self.api_key != self.api_key.strip():
+            # a key pasted with a newline would be accepted here and never match a header (which cannot
+            # carry it): refuse it at start rather than answer 401 to every client
+            raise SettingsError(f"{ENV['api_key']} 的开头或结尾有空白字符（空格、换行等），请去掉")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -99,6 +104,8 @@ ENV: dict[str, str] = {
     "retry_after": "DOCXREPORT_RETRY_AFTER",
     "api_key": "DOCXREPORT_API_KEY",
     "cors_origins": "DOCXREPORT_CORS_ORIGINS",
+    "header_timeout": "DOCXREPORT_HEADER_TIMEOUT",
+    "max_connections": "DOCXREPORT_MAX_CONNECTIONS",
 }
 
 
@@ -136,6 +143,9 @@ class ApiError(Exception):
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # made in a worker process, answered by the server
+        return (ApiError, (self.status, self.kind, self.title, self.detail, tuple(self.problems), dict(self.headers)))
 
     def to_dict(self, instance: str | None = None) -> dict[str, Any]:
         """The ``application/problem+json`` body."""
@@ -188,7 +198,7 @@ def timed_out(limit: float, retry_after: int) -> ApiError:
                     headers={"Retry-After": str(retry_after)})
 
 
-# --------------------------------------------------------------------------- bounded jobs
+# --------------------------------------------------------------------------- bounded jobs (web.workers)
 
 
 class Overloaded(Exception):
@@ -197,42 +207,6 @@ class Overloaded(Exception):
 
 class JobTimeout(Exception):
     """A job did not finish within its time limit."""
-
-
-class JobPool:
-    """Runs blocking work (validation, rendering, extraction, PDF conversion) in worker threads, bounded.
-
-    At most ``workers`` jobs run and ``queue`` more wait; a request beyond that is refused at once
-    (:class:`Overloaded`) instead of queueing without bound. A job that passes its time limit is given up
-    (:class:`JobTimeout`): if it had not started it never runs; a thread cannot be killed, so a job already
-    running keeps its place until it ends, and an instance flooded with slow jobs answers 503 rather than
-    piling work up. The renderer is thread-safe (:class:`~docxreport.renderer.Renderer`).
-    """
-
-    def __init__(self, workers: int, queue: int) -> None:
-        self.capacity = workers + queue
-        self._executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="docxreport-job")
-        self._slots = threading.BoundedSemaphore(self.capacity)
-
-    async def run(self, function: Callable[..., T], *args: Any, timeout: float) -> T:
-        """Run ``function(*args)`` in a worker and return its result (its exception propagates)."""
-        if not self._slots.acquire(blocking=False):
-            raise Overloaded()
-        try:
-            future = self._executor.submit(function, *args)
-        except BaseException:
-            self._slots.release()
-            raise
-        future.add_done_callback(lambda _: self._slots.release())  # when it really ends, not when we stop waiting
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        except asyncio.TimeoutError:
-            future.cancel()
-            raise JobTimeout() from None
-
-    def close(self) -> None:
-        """Stop taking jobs and drop the waiting ones (running ones finish in their threads)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- responses
