@@ -11,8 +11,8 @@ import os
 from typing import IO, Any
 
 from .errors import ReportFileError
-from .filetypes import describe, sniff
 from .files import read_input
+from .filetypes import describe, sniff
 from .problems import Problem
 from .report.jsonfile import parse_json
 from .report.validation import check_read

@@ -20,7 +20,7 @@ ROW_TOTAL = ROOT / "examples" / "invalid" / "row-total.json"
 
 def run(*args: str | Path, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "docxreport", *map(str, args)], capture_output=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "docxreport", *map(str, args)], capture_output=True, check=False, cwd=cwd,
                           env=env, timeout=300, input=stdin.decode("latin-1") if stdin else None, text=True, encoding="utf-8")
 
 
