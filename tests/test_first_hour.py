@@ -291,3 +291,12 @@ def test_render_pdf_never_overwrites_its_input_and_keeps_a_pdf_it_did_not_make(t
     r = run("render", EXAMPLE, "-o", tmp_path / "out.docx", "--pdf")
     assert r.returncode == 2 and "不会覆盖；确需覆盖请加 --force" in r.stderr
     assert (tmp_path / "out.pdf").read_bytes() == b"%PDF-1.4 someone else's\n%%EOF\n" and not (tmp_path / "out.docx").exists()
+
+
+def test_report_text_that_mentions_pdf_or_zip_markers_is_still_report_data(tmp_path):
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["organ"] = "%PDF-1.7 PK\x03\x04 <html> 某局"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    r = run("validate", path)
+    assert r.returncode in (0, 1) and "不是报告数据" not in r.stdout + r.stderr, r.stdout + r.stderr
