@@ -17,6 +17,7 @@ that kills a worker fails.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -37,8 +38,21 @@ from . import __version__
 from .errors import DocxReportError
 from .outputs import NAME_MAX_CHARS, existing, safe_name, sha256_file
 
-__all__ = ["MANIFEST", "NAME_MAX_CHARS", "Input", "Job", "Outcome", "collect", "plan", "run", "manifest",
-           "write_manifest", "read_manifest", "safe_name", "recipe_of"]
+__all__ = [
+    "MANIFEST",
+    "NAME_MAX_CHARS",
+    "Input",
+    "Job",
+    "Outcome",
+    "collect",
+    "manifest",
+    "plan",
+    "read_manifest",
+    "recipe_of",
+    "run",
+    "safe_name",
+    "write_manifest",
+]
 
 if TYPE_CHECKING:
     from .pdf.office import Office
@@ -374,10 +388,8 @@ def _watch_parent(parent: int, folders: list[str | None], interval: float = 0.5)
         time.sleep(interval)
     state = _STATE
     if state is not None and state.office is not None:
-        try:
+        with contextlib.suppress(Exception):  # best effort on the way out
             state.office.close()  # an office it keeps running ends with it
-        except Exception:  # pragma: no cover - best effort on the way out
-            pass
     for folder in folders:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

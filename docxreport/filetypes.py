@@ -77,7 +77,7 @@ def sniff(raw: bytes, name: str | None = None) -> Kind:
         return "empty"
     if raw.startswith(b"PK\x03\x04") or raw.startswith(b"PK\x05\x06"):
         return _zip_kind(raw)
-    if raw.startswith(b"%PDF-") or b"%PDF-" in raw[:1024]:
+    if raw.startswith(b"%PDF-"):
         return "pdf"
     if raw.startswith(_OLE):
         return _ole_kind(raw, name)
@@ -90,7 +90,9 @@ def sniff(raw: bytes, name: str | None = None) -> Kind:
             break
     stripped = head.replace(b"\x00", b"").lstrip().lower()
     if stripped[:1] in (b"{", b"["):
-        return "json"
+        return "json"  # before the PDF marker below: report text may well contain "%PDF-"
+    if b"%PDF-" in raw[:1024]:  # readers accept a PDF header after up to 1 KB of junk
+        return "pdf"
     if stripped.startswith(b"<?xml") and b"<html" in stripped:
         return "html"
     if any(marker in stripped[:1024] for marker in _HTML_MARKERS) and stripped.startswith(b"<"):

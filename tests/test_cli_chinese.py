@@ -18,7 +18,7 @@ COMMANDS = sorted(cli_group.commands)
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "LANG": "C", "LC_ALL": "C", "LANGUAGE": ""}
-    return subprocess.run([sys.executable, "-m", "docxreport", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "docxreport", *args], capture_output=True, check=False, text=True,
                           encoding="utf-8", env=env, timeout=120)
 
 
@@ -95,7 +95,7 @@ USAGE_ERRORS = {
 @pytest.mark.parametrize("name", sorted(USAGE_ERRORS))
 def test_usage_errors_are_chinese_and_exit_2(name, tmp_path):
     args, expected = USAGE_ERRORS[name]
-    r = subprocess.run([sys.executable, "-m", "docxreport", *args], capture_output=True, text=True, encoding="utf-8",
+    r = subprocess.run([sys.executable, "-m", "docxreport", *args], capture_output=True, check=False, text=True, encoding="utf-8",
                        env={**os.environ, "PYTHONIOENCODING": "utf-8", "LANG": "C"}, cwd=tmp_path, timeout=120)
     assert r.returncode == 2, r.stdout + r.stderr
     assert expected in r.stdout + r.stderr

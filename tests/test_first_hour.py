@@ -20,7 +20,7 @@ ROW_TOTAL = ROOT / "examples" / "invalid" / "row-total.json"
 
 def run(*args: str | Path, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "docxreport", *map(str, args)], capture_output=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "docxreport", *map(str, args)], capture_output=True, check=False, cwd=cwd,
                           env=env, timeout=300, input=stdin.decode("latin-1") if stdin else None, text=True, encoding="utf-8")
 
 
@@ -306,3 +306,12 @@ def test_render_pdf_never_overwrites_its_input_and_keeps_a_pdf_it_did_not_make(t
     r = run("render", EXAMPLE, "-o", tmp_path / "out.docx", "--pdf")
     assert r.returncode == 2 and "不会覆盖；确需覆盖请加 --force" in r.stderr
     assert (tmp_path / "out.pdf").read_bytes() == b"%PDF-1.4 someone else's\n%%EOF\n" and not (tmp_path / "out.docx").exists()
+
+
+def test_report_text_that_mentions_pdf_or_zip_markers_is_still_report_data(tmp_path):
+    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["organ"] = "%PDF-1.7 PK\x03\x04 <html> 某局"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    r = run("validate", path)
+    assert r.returncode in (0, 1) and "不是报告数据" not in r.stdout + r.stderr, r.stdout + r.stderr
