@@ -345,7 +345,7 @@ _STATE: _Worker | None = None  # one per worker process, set by _start_worker
 
 
 def _start_worker(outdir: str, template: str | None, fonts: str, pdf: bool, profiles: str | None, parent: int,
-                  pool_folder: str | None = None, pdfa: bool = False) -> None:
+                  pdfa: bool = False, pool_folder: str | None = None) -> None:
     global _STATE
     office = None
     if pdf and profiles:
@@ -496,7 +496,7 @@ def run(jobs: Sequence[Job], outdir: str | os.PathLike[str], *, workers: int = 0
 
     profiles = tempfile.mkdtemp(prefix="docxreport-batch-") if pdf else None  # LibreOffice profiles, one per worker
     try:
-        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), None, pdfa)
+        init: tuple[Any, ...] = (str(folder), template_name, fonts, pdf, profiles, os.getpid(), pdfa, None)
         if workers <= 0:
             yield from _in_process(list(jobs), init)
             return

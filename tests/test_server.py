@@ -31,7 +31,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from click.testing import CliRunner
@@ -39,8 +39,8 @@ from click.testing import CliRunner
 import docxreport
 from docxreport.cli import main
 from docxreport.docx.reader import extract as extract_docx
-from docxreport.report.jsonfile import dumps
 from docxreport.docx.renderer import Renderer
+from docxreport.report.jsonfile import dumps
 from docxreport.web.service import ENV, Settings, SettingsError, content_disposition, report_file_name
 
 for _module in ("fastapi", "uvicorn", "httpx", "python_multipart"):
@@ -723,6 +723,22 @@ def test_serve_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCXREPORT_TIME_LIMIT", "-1")
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 2 and "DOCXREPORT_TIME_LIMIT" in result.output
+
+
+def test_render_html_gives_the_web_page(client: httpx.Client, example: bytes) -> None:
+    import lxml.html
+
+    response = client.post("/v1/render", params={"format": "html"}, content=example, headers=JSON_HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "filename*=UTF-8''" + quote(EXPECTED_NAME + ".html", safe="") in response.headers["content-disposition"]
+    page = lxml.html.fromstring(response.content)
+    assert [t.get("id") for t in page.findall(".//table")] == ["table2", "table3", "table4"]
+    assert page.find(".//title").text == EXPECTED_NAME
+    refused = client.post("/v1/render", params={"format": "html"}, content=INVALID.read_bytes(), headers=JSON_HEADERS)
+    assert refused.status_code == 422 and refused.json()["type"].endswith("invalid-report")
+    both = client.post("/v1/render", params={"format": "html", "pdfa": "true"}, content=example, headers=JSON_HEADERS)
+    assert both.status_code == 400
 
 
 # --------------------------------------------------------------------------- schemathesis
