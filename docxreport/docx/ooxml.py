@@ -178,7 +178,8 @@ def build_styles(styles: etree._Element, profile: FontProfile, layout: Layout) -
         bold = level == 3 and layout.heading3_bold
         styles.append(_para_style(f"Heading{level}", f"heading {level}", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", indent2)),
                                   _rpr(font, latin, size, bold, spacing=condensed), next_style="Normal", outline=level - 1))
-    styles.append(_para_style("Signature", "Signature", _ppr(el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "right"})),
+    # the organ's line keeps with the date: a page break never separates them
+    styles.append(_para_style("Signature", "Signature", _ppr(el("w:keepNext"), el("w:spacing", exact), el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "right"})),
                               _rpr(profile.body, latin, size, spacing=condensed)))
     styles.append(_para_style("TableText", "Table Text", _ppr(el("w:snapToGrid", {"w:val": 0}), el("w:spacing", {"w:before": 0, "w:after": 0, "w:line": 240, "w:lineRule": "auto"}),
                                                                el("w:ind", {"w:firstLineChars": 0, "w:firstLine": 0}), el("w:jc", {"w:val": "center"})),
