@@ -118,6 +118,7 @@ class _Compiled:
     offices: re.Pattern[str]
     generic_before: frozenset[str]
     max_sentence: int
+    max_statements: int
     quote_chars: int
 
 
@@ -189,6 +190,7 @@ def _compiled(fmt: Format) -> _Compiled | None:
         offices=re.compile(rf"(?<=[\u4e00-\u9fff])(?:{_alternation(offices['suffixes'])})"),
         generic_before=frozenset(offices["generic_before"]),
         max_sentence=spec["max_sentence_chars"],
+        max_statements=spec["max_statements"],
         quote_chars=spec["quote_chars"],
     )
 
@@ -490,6 +492,10 @@ def statements(data: Any, fmt: Format) -> list[Statement]:
                 continue
             for item, stated, end in reader.sentence(sentence):
                 found.append((path, _quote(sentence, end, c.quote_chars), item, stated))
+            if len(found) >= c.max_statements:
+                break  # a report states a few dozen counts: the rest of a hostile text is not read
+        if len(found) >= c.max_statements:
+            break
     if not found:
         return []
     values = _table_values(data, fmt, {p for _, _, item, _ in found for alt in item.accept for p in alt.paths})
