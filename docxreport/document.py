@@ -175,68 +175,6 @@ def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading
 
 
 
-# --------------------------------------------------------------------------- narrative
-
-
-def _strip_number(text: str, level: int) -> str:
-    return _LEVEL_NUMBERS[level].sub("", text, count=1)
-
-
-def _heading_level(para: Paragraph) -> int | None:
-    if _HEADING_STYLE.fullmatch(para.style):
-        return int(para.style[-1])
-    for level, pattern in _LEVEL_NUMBERS.items():
-        if pattern.match(para.text):
-            return level
-    return None
-
-
-def _run_in(para: Paragraph, level: int, styled: bool) -> tuple[str, str] | None:
-    """(heading, text) of a run-in heading; None for a heading on its own line. In a document docxreport
-    wrote, the body run's character style marks the split exactly; elsewhere the first stop after the
-    heading (。：:) does."""
-    if styled and not any(_is_body(style) for _, style in para.runs):
-        return None
-    if any(_is_body(style) for _, style in para.runs):
-        head = "".join(t for t, s in para.runs[: next(i for i, (_, s) in enumerate(para.runs) if _is_body(s))])
-        body = para.text[len(head):]
-        head = _strip_number(head, level)
-        return (head[:-1] if head.endswith("。") else head), body
-    rest = _strip_number(para.text, level)
-    for i, ch in enumerate(rest[:40]):
-        if ch in _STOPS and i > 0 and rest[i + 1:].strip():
-            return (rest[:i] if ch == "。" else rest[: i + 1]), rest[i + 1:]
-    return None
-
-
-def _blocks(paras: list[Paragraph], path: tuple[str | int, ...], result: Reading, styled: bool) -> list[Any]:
-    """Nest paragraphs into blocks: numbered headings open bodies, deeper headings nest inside them."""
-    top: list[Any] = []
-    stack: list[tuple[int, list[Any]]] = []  # (level, body) of the open headings
-    for para in paras:
-        if not para.text.strip():
-            continue
-        level = _heading_level(para) if (not styled or para.style.startswith("Heading")) else None
-        if level is not None and not styled and len(para.text) > 60 and _run_in(para, level, styled) is None:
-            level = None  # a long numbered paragraph is text, not a heading
-        if level is None:
-            (stack[-1][1] if stack else top).append(para.text)
-            continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        if not styled and _DUN_HEADING.match(para.text) and level == 3:
-            result.warn(path, "numbering", f"“{para.text[:12]}…”使用“1、”式序号，按“1.”读取", found=para.text[:20])
-        target = stack[-1][1] if stack else top
-        run_in = _run_in(para, level, styled)
-        if run_in:
-            target.append({"heading": run_in[0], "text": run_in[1]})
-        else:
-            body: list[Any] = []
-            target.append({"heading": _strip_number(para.text, level).strip(), "body": body})
-            stack.append((level, body))
-    return top
-
-
 _NUMBER_OF_LEVEL = {  # the number itself, by level (level 1 is the section heading)
     2: re.compile(rf"^[（(]\s*({_CN})\s*[）)]"),
     3: re.compile(r"^(\d+)"),
