@@ -605,8 +605,6 @@ def create_app(settings: Settings | None = None, *, renderer: Callable[[], Any] 
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                                "properties": {"file": {"type": "string", "format": "binary", "description": "报告 .docx"}}}},
             DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            "text/html": {"schema": {"type": "string"}},
         }}},
     )
     async def extract(request: Request) -> Response:
