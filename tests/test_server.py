@@ -217,6 +217,21 @@ def test_extract_reads_an_uploaded_report(client: httpx.Client, example: bytes) 
         assert body["problems"] == [p.to_dict() for p in problems]
 
 
+def test_extract_reads_a_workbook_and_a_web_page(client: httpx.Client, example: bytes) -> None:
+    """What the workbench's 打开 sends: a workbook gives its report data, a published page is read back."""
+    from docxreport.html.writer import write_html
+    from docxreport.xlsx.writer import write_workbook
+
+    data = docxreport.load(EXAMPLE)
+    workbook = client.post("/v1/extract", files={"file": ("报告.xlsx", write_workbook(data), "application/octet-stream")})
+    assert workbook.status_code == 200, workbook.text
+    assert workbook.json()["data"]["organ"] == data["organ"] and workbook.json()["data"]["overview"] == data["overview"]
+    page = client.post("/v1/extract", files={"file": ("报告.html", write_html(data).encode("utf-8"), "text/html")})
+    assert page.status_code == 200, page.text
+    read = page.json()["data"]
+    assert read["organ"] == data["organ"] and read["requests"]["received"]["natural"] == data["requests"]["received"]["natural"]
+
+
 def test_extract_refuses_what_is_not_a_report(client: httpx.Client) -> None:
     body = _problem(client.post("/v1/extract", files={"file": ("x.docx", b"not a zip", DOCX)}), 422, "not-a-report")
     assert ".docx" in body["detail"]

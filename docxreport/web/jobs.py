@@ -160,16 +160,19 @@ _EXTRACT_KINDS = ("docx", "pdf", "html")
 
 
 def extract_job(document: bytes) -> str:
-    """The body of an extract response: a published .docx, PDF or web page read back."""
+    """The body of an extract response: a published .docx, PDF or web page read back, or the report data of
+    a workbook in the national layout (what the workbench opens)."""
+    from ..errors import ReportFileError
     from ..filetypes import describe, sniff
     from ..reading import read_any
+    from ..sources import read_data
 
     kind = sniff(document, "上传的文件")
-    if kind not in _EXTRACT_KINDS:
+    if kind not in _EXTRACT_KINDS and kind != "xlsx":
         raise ApiError(422, "not-a-report", "不是年度报告",
-                       f"上传的文件: 这是{describe(kind)}，服务只读取 .docx、PDF 和网页（.doc、.wps 等请先另存为 .docx）")
+                       f"上传的文件: 这是{describe(kind)}，服务只读取 .docx、PDF、网页和 Excel 工作簿（.doc、.wps 等请先另存为 .docx）")
     try:
-        data, problems = read_any(document, "上传的文件")
-    except NotAReportError as exc:
+        data, problems = read_data(document, "上传的工作簿") if kind == "xlsx" else read_any(document, "上传的文件")
+    except (NotAReportError, ReportFileError) as exc:
         raise ApiError(422, "not-a-report", "不是年度报告", str(exc)) from None
     return dumps({"data": data, "problems": [p.to_dict() for p in problems]})

@@ -688,19 +688,18 @@ $("save-data").addEventListener("click", () => {
 
 async function readReport(file) {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-  if (/\.xlsx$/i.test(file.name)) throw new Error("暂不支持读取工作簿，请打开 .docx 或 .json");
-  if (head[0] === 0x50 && head[1] === 0x4b) {  // a zip: a Word document
+  const zip = head[0] === 0x50 && head[1] === 0x4b;  // a Word document or a workbook
+  const pdf = head[0] === 0x25 && head[1] === 0x50;
+  const text = zip || pdf ? null : await file.text();
+  if (zip || pdf || /^\s*</.test(text)) {  // a finished report or a workbook: the server reads it by content
     const form = new FormData();
-    form.append("file", file, "report.docx");
+    form.append("file", file, file.name || "report");
     const response = await call("/v1/extract", { method: "POST", body: form });
     if (!response.ok) throw new Error(await problemText(response));
     const result = await response.json();
     const errors = (result.problems || []).filter((p) => p.severity !== "warning").length;
     return { data: result.data, note: errors ? `（读取时有 ${errors} 处无法识别，请核对）` : "" };
   }
-  if (head[0] === 0x25 && head[1] === 0x50) throw new Error("暂不支持读取 PDF，请打开 .docx 或 .json");
-  const text = await file.text();
-  if (/^\s*</.test(text)) throw new Error("暂不支持读取网页，请打开 .docx 或 .json");
   let data;
   try { data = JSON.parse(text); } catch (error) { throw new Error(`不是有效的 JSON：${error.message}`); }
   if (!data || typeof data !== "object" || Array.isArray(data)) throw new Error("JSON 的顶层应为对象（报告数据）");
