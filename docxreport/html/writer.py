@@ -198,7 +198,8 @@ def write_html(data: Mapping[str, Any], *, fragment: bool = False, fmt: Format |
     etree.SubElement(head, "meta", {"charset": "utf-8"})
     etree.SubElement(head, "meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"})
     etree.SubElement(head, "meta", {"name": "generator", "content": f"docxreport {__version__}"})
-    etree.SubElement(head, "title").text = "".join(title_lines(rules.complete(data, fmt), fmt))
+    # as the .docx title property: organ and year can be read back whatever the printed title lines say
+    etree.SubElement(head, "title").text = f"{data['organ']}{data['year']}年政府信息公开工作年度报告"
     etree.SubElement(head, "style").text = _page_css()
     body = etree.SubElement(page, "body")
     body.append(article)
