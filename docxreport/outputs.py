@@ -24,6 +24,7 @@ from pathlib import Path
 from .filetypes import sniff
 
 _ILLEGAL = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
+_SPACES = re.compile(r"\s+")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 NAME_MAX_CHARS = 80
 _EOCD = b"PK\x05\x06"
@@ -41,7 +42,7 @@ def safe_name(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
     text = _ILLEGAL.sub("_", text)
-    text = re.sub(r"\s+", " ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
+    text = _SPACES.sub(" ", text).strip(" .")[:NAME_MAX_CHARS].strip(" .")
     if not text.strip("_ .-"):
         text = "report"
     if text.startswith("-"):

@@ -135,7 +135,11 @@ def test_the_service_answers_415_with_the_same_words(rendered_docx):
             assert body["type"] == "urn:docxreport:problem:unsupported-media-type"
             assert body["detail"] == "请求正文是 Word 文档（.docx），不是报告数据；要读取其中的数据请用 POST /v1/extract"
         pdf = client.post("/v1/validate", content=b"%PDF-1.4\n%%EOF\n", headers={"Content-Type": "application/json"})
-        assert pdf.status_code == 415 and pdf.json()["detail"] == "请求正文是 PDF 文件，不是报告数据；报告数据应为 JSON"
+        # /v1/extract reads published PDFs too, so the service points there
+        assert pdf.status_code == 415 and pdf.json()["detail"] == "请求正文是 PDF 文件，不是报告数据；要读取其中的数据请用 POST /v1/extract"
+        doc = client.post("/v1/validate", content=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512 + "WordDocument".encode("utf-16-le"),
+                          headers={"Content-Type": "application/json"})
+        assert doc.status_code == 415 and doc.json()["detail"].endswith("不是报告数据；报告数据应为 JSON")  # the service reads no .doc
         assert client.post("/v1/validate", content=EXAMPLE.read_bytes(), headers={"Content-Type": "application/json"}).status_code == 200
 
 

@@ -54,7 +54,7 @@ def collect(owner, value, depth=0):
             collect(owner, v, depth + 1)
 
 for info in pkgutil.walk_packages(docxreport.__path__, "docxreport."):
-    if info.name == "docxreport.__main__":  # runs the command line when imported
+    if info.name in ("docxreport.__main__", "docxreport.pdf.bridge"):  # runs the command line / LibreOffice's own Python
         continue
     if info.name.startswith("docxreport.web"):  # needs the [server] extra; its one pattern is checked below
         try:
@@ -88,6 +88,8 @@ texts = [
 ]
 for name, pattern in sorted(patterns.items()):
     for text in texts:
+        if isinstance(pattern.pattern, bytes):  # patterns over raw bytes (a page's declared charset) get the bytes
+            text = text.encode("utf-8", "surrogatepass")
         pattern.match(text)
         pattern.search(text)
         pattern.fullmatch(text)

@@ -376,7 +376,8 @@ def test_numbers_too_wide_for_their_cell_are_set_smaller_in_steps() -> None:
     data["requests"]["outcomes"]["disclosed"]["business"] += 99_990
     data["requests"]["received"]["business"] += 99_990
     data["proactive"]["licensing"] = 10_000_000
-    assert docxreport.validate(data) == []
+    # valid; the narrative's own counts now differ from the tables, which is only a warning
+    assert not [p for p in docxreport.validate(data) if p.severity == "error"]
     doc = open_docx(docxreport.render(data))
     sizes = {}
     for tc in doc.element.body.iter(qn("w:tc")):

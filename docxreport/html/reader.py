@@ -33,7 +33,10 @@ _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "se
 _DROP = {"script", "style", "noscript", "template", "head", "iframe", "object", "embed", "select", "button", "svg"}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _SECTION = re.compile(r"^\s*[一二三四五六]\s*[、.．]")
-_TITLE = re.compile(r"(\S.*?\d{4}\s*年\s*度?\s*政府信息公开工作年度报告)")
+_WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+# at line starts only, horizontal space only, no optional piece between two \s*: linear under search
+_TITLE = re.compile(r"(?m)^[^\S\n]*(\S.*?\d{4}\s*年\s*(?:度\s*)?政府信息公开工作年度报告)")
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\r\n]+(?=[{_CJK}])")
 
@@ -71,7 +74,7 @@ def decode(raw: bytes, declared: str | None = None) -> str:
 def _clean(text: str) -> str:
     text = text.replace("\xa0", " ").replace("\u3000", " ").replace("\ufeff", "")
     text = _SPACE_BETWEEN_CJK.sub("", text)
-    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def _tag(element: Any) -> str:
@@ -229,7 +232,7 @@ def read_document(raw: bytes, name: str = "<报告>", encoding: str | None = Non
     if len(raw) > MAX_BYTES:
         raise NotAReportError(f"{name}: 网页超过 {MAX_BYTES // (1024 * 1024)} MB，拒绝处理")
     text = decode(raw, encoding)
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)  # lxml refuses an XML declaration in a str
+    text = _XML_DECLARATION.sub("", text)  # lxml refuses an XML declaration in a str
     parser = html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, recover=True, huge_tree=False)
     try:
         root = html.document_fromstring(text, parser=parser) if text.strip() else None

@@ -112,6 +112,7 @@ class Office:
         self._prefix: list[str] | None = None
         self._warm: WarmOffice | None = None
         self._want_warm = warm
+        self._closed = False
         self._max_conversions = max_conversions
         self._memory = memory
         #: Why the warm office is not used ("" while it is, or before it was tried).
@@ -124,9 +125,11 @@ class Office:
         self.close()
 
     def close(self) -> None:
-        """Stop the warm office; remove the profile if this object created it."""
+        """Stop the warm office for good (no conversion starts another office afterwards, even one under way in
+        another thread); remove the profile if this object created it."""
+        self._closed = True
         if self._warm is not None:
-            self._warm.stop()
+            self._warm.close()
             self._warm = None
         if self._own_profile:
             shutil.rmtree(self.profile, ignore_errors=True)
@@ -134,21 +137,31 @@ class Office:
     @property
     def warm(self) -> WarmOffice | None:
         """The warm office, started on first use; None when it cannot start (see :attr:`cold_reason`)."""
-        if self._warm is None and self._want_warm and not self.cold_reason:
+        if self._warm is None and self._want_warm and not self.cold_reason and not self._closed:
             python = uno_python(self.executable)
             if python is None:
                 self.cold_reason = "没有可导入 uno 的 Python（Debian：apt-get install python3-uno）"
                 return None
-            office = WarmOffice(self.executable, self.profile, python, environment=office_environment(),
+            office = WarmOffice(self.executable, self.profile, python, environment=self._environment(),
                                 prefix=self._isolation(), max_conversions=self._max_conversions, memory=self._memory,
                                 prepare_profile=self._prepare_profile)
+            self._warm = office  # known before it starts: close() from another thread stops a starting office too
             try:
                 office.start()
             except WarmOfficeError as exc:
+                self._warm = None
                 self.cold_reason = str(exc)
                 return None
-            self._warm = office
         return self._warm
+
+    def _environment(self) -> dict[str, str]:
+        """The office's environment: the font configuration, and its temporary files inside its own profile
+        folder, so that removing the profile leaves nothing behind (``lu*.tmp`` otherwise land in TMPDIR)."""
+        env = dict(office_environment())
+        scratch = self.profile / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        env["TMPDIR"] = str(scratch)
+        return env
 
     def start(self) -> bool:
         """Start the warm office now rather than at the first conversion; False when it cannot (conversions
@@ -217,7 +230,11 @@ class Office:
         """Convert into ``scratch``; what went wrong for each document that failed."""
         filter_name, suffix = _FILTERS[to]
         options = PDFA_OPTIONS if pdfa else {}
+        if self._closed:  # closed (the process is ending): start no office at all
+            return {d: "LibreOffice 已关闭" for d in documents}
         office = self.warm
+        if office is None and self._closed:  # closed while its office was starting
+            return {d: "LibreOffice 已关闭" for d in documents}
         if office is None:
             failure = self._run_once(documents, scratch, timeout, to, options)
             return {d: failure for d in documents} if failure else {}
@@ -245,7 +262,7 @@ class Office:
         limit = timeout if timeout is not None else 120 + 20 * len(documents)
         try:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       start_new_session=True, env=office_environment())
+                                       start_new_session=True, env=self._environment())
         except OSError as exc:
             return f"无法启动 LibreOffice（{exc.strerror}）"
         try:

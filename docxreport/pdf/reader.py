@@ -39,12 +39,15 @@ MAX_CHARS = 1_000_000  # characters on all pages together (a 6-page report has a
 SCANNED_MESSAGE = "扫描件，没有文字层（只能读取含文字的 PDF；请使用原始的 Word 文档或网页版）"
 
 _PAGE_NUMBER = re.compile(
-    r"^\s*(?:[—\-－–─]+\s*\d+\s*[—\-－–─]+|第\s*\d+\s*页(?:\s*[，,/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d{1,3}|"
-    r"[-—]?\s*[一二三四五六七八九十]+\s*[-—]?|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.IGNORECASE)
+    r"^\s*(?:[—\-－–─]+\s*\d+\s*[—\-－–─]+|第\s*\d+\s*页(?:\s*(?:[，,/]\s*)?共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d{1,3}|"
+    r"(?:[-—]\s*)?[一二三四五六七八九十]+(?:\s*[-—])?|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.IGNORECASE)  # no two \s* adjacent
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’—…]")
 _LABEL_START = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|\d+\s*[.．、]|总计|合计)")
 _SPLIT_DIGITS = re.compile(r"^\d(?:\s+\d)+$")
-_VALUE = re.compile(r"^\s*[\d.,，]*\s*$")
+_VALUE = re.compile(r"^\s*(?:[\d.,，]+\s*)?$")  # the same as \s*[\d.,，]*\s*, without two adjacent \s*
+_SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
+_DIGIT_RUNS = re.compile(r"\d+")
 
 
 @dataclass
@@ -118,7 +121,7 @@ def _lines(chars: list[dict[str, Any]], page: int) -> list[_Line]:
     out = []
     for group in lines:
         text, _ = _join_chars(group)
-        text = re.sub(r"\s+", " ", text).lstrip()  # a space ending a line is kept: 7 | 条 wraps as 7 条
+        text = _SPACES.sub(" ", text).lstrip()  # a space ending a line is kept: 7 | 条 wraps as 7 条
         if text.strip():
             out.append(_Line(page, min(c["x0"] for c in group), max(c["x1"] for c in group), min(c["top"] for c in group),
                              max(c["bottom"] for c in group), statistics.median(float(c.get("size") or 10) for c in group), text))
@@ -139,7 +142,7 @@ def _cell_text(chars: list[dict[str, Any]]) -> tuple[str, str]:
     for group in lines:
         text, apart = _join_chars(group)
         spread = spread or apart
-        texts.append(re.sub(r"\s+", " ", text).strip())
+        texts.append(_SPACES.sub(" ", text).strip())
     text = ""
     for piece in texts:
         if text and piece and text[-1].isascii() and text[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
@@ -203,7 +206,7 @@ def _same_row(a: list[_Rect], b: list[_Rect]) -> bool:
     """Two rows of rectangles with the same cells and texts (a repeated header row)."""
     if len(a) != len(b):
         return False
-    return all(_same_x(x, y) and re.sub(r"\s+", "", x.text) == re.sub(r"\s+", "", y.text)
+    return all(_same_x(x, y) and _SPACES.sub("", x.text) == _SPACES.sub("", y.text)
                for x, y in zip(sorted(a, key=lambda r: r.x0), sorted(b, key=lambda r: r.x0)))
 
 
@@ -241,7 +244,7 @@ def _join(first: _Table, second: _Table) -> None:
     for a, b in pairs:
         continues = (
             not b.text.strip()  # the empty rest of a merged cell
-            or (is_label(a) and is_label(b) and not _LABEL_START.match(b.text) and (row_cut or a.bottom - a.top > 1.5 * (b.bottom - b.top) or len(re.sub(r"\s", "", a.text)) <= 2 * len(_rows([a]))))
+            or (is_label(a) and is_label(b) and not _LABEL_START.match(b.text) and (row_cut or a.bottom - a.top > 1.5 * (b.bottom - b.top) or len(_SPACE.sub("", a.text)) <= 2 * len(_rows([a]))))
             or (row_cut and not is_label(b) and not a.text.strip())
         )
         if row_cut or continues:
@@ -309,7 +312,7 @@ def _running(lines_by_page: list[list[_Line]], heights: list[float]) -> set[str]
         return set()
     seen: dict[str, int] = {}
     for lines, height in zip(lines_by_page, heights):
-        marks = {re.sub(r"\d+", "#", line.text) for line in lines if line.top < height * 0.1 or line.bottom > height * 0.9}
+        marks = {_DIGIT_RUNS.sub("#", line.text) for line in lines if line.top < height * 0.1 or line.bottom > height * 0.9}
         for mark in marks:
             seen[mark] = seen.get(mark, 0) + 1
     return {mark for mark, count in seen.items() if count >= max(2, len(lines_by_page) // 2)}
@@ -382,8 +385,8 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
             widths.append(float(page.width))
             offset += float(page.height)
             page.flush_cache()
-        visible = sum(len(re.sub(r"\s", "", line.text)) for lines in page_lines for line in lines)
-        visible += sum(len(re.sub(r"\s", "", r.text)) for tables in page_tables for t in tables for r in t.rects)
+        visible = sum(len(_SPACE.sub("", line.text)) for lines in page_lines for line in lines)
+        visible += sum(len(_SPACE.sub("", r.text)) for tables in page_tables for t in tables for r in t.rects)
         if visible < 10:
             raise NotAReportError(f"{name}: {SCANNED_MESSAGE}")
     finally:
@@ -403,7 +406,7 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         height = heights[i]
         for line, here in zip(lines, local[i]):
             edge = here.top < height * 0.12 or here.bottom > height * 0.88
-            if edge and (_PAGE_NUMBER.match(line.text) or re.sub(r"\d+", "#", line.text) in running):
+            if edge and (_PAGE_NUMBER.match(line.text) or _DIGIT_RUNS.sub("#", line.text) in running):
                 continue
             kept_lines.append(line)
 

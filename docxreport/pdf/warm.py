@@ -103,6 +103,7 @@ class WarmOffice:
         self.profile = profile
         self.python = python
         self.environment = dict(environment) if environment is not None else None
+        self._closed = False
         self.prefix = list(prefix)
         self.max_conversions = max_conversions
         self.memory = memory
@@ -122,6 +123,8 @@ class WarmOffice:
 
     def start(self) -> None:
         """Start the office now (else the first conversion does); :class:`WarmOfficeError` when it cannot."""
+        if self._closed:  # closed for good: no restart behind the closer's back
+            raise WarmOfficeError("LibreOffice 已关闭")
         if self.pid is not None:
             return
         self.stop()
@@ -207,6 +210,11 @@ class WarmOffice:
         except ValueError:
             return None
         return answer if isinstance(answer, dict) else None
+
+    def close(self) -> None:
+        """Stop the office for good: a conversion under way in another thread fails instead of starting a new one."""
+        self._closed = True
+        self.stop()
 
     def stop(self) -> None:
         """Stop the office (kill its process group); the next conversion starts a new one."""

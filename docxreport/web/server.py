@@ -397,18 +397,21 @@ DESCRIPTION = """\
 
 
 class RequireKey:
-    """ASGI middleware: with an API key, every request but ``/healthz`` (and CORS preflights) must carry it
-    (``X-API-Key`` or ``Authorization: Bearer``), checked before routing: a client without the key gets 401
-    for every path, so it cannot tell which ones exist."""
+    """ASGI middleware: with an API key, every request but ``/healthz`` and the workbench page itself (and CORS
+    preflights) must carry it (``X-API-Key`` or ``Authorization: Bearer``), checked before routing: a client
+    without the key gets 401 for every API path, so it cannot tell which ones exist. The page, its scripts and
+    its style hold no data: the page asks for the key and sends it with every request it makes."""
 
-    OPEN = frozenset({"/healthz"})
+    OPEN = frozenset({"/healthz", "/", "/workbench/tables.css"})
+    OPEN_PREFIXES = ("/workbench/static/",)
 
     def __init__(self, app: ASGIApp, key: str) -> None:
         self.app = app
         self.expected = key.encode("utf-8")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.OPEN or self._authorised(scope):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in self.OPEN or path.startswith(self.OPEN_PREFIXES) or self._authorised(scope):
             await self.app(scope, receive, send)
             return
         error = ApiError(401, "unauthorized", "未授权", "缺少或错误的 API 密钥：请在 X-API-Key 或 Authorization: Bearer 中提供",

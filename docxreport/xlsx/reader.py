@@ -49,6 +49,8 @@ MAX_SHEET_BYTES = 16 * 1024 * 1024
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _DATE_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
 _TITLE = re.compile(r"^标题第\s*([一二三1-3])\s*行$")
+_YEAR_TEXT = re.compile(r"\d{4}")
+_LEVEL_TEXT = re.compile(r"^\s*\d+\s*$")  # anchored: linear under search too
 
 
 class _Sheet:
@@ -266,7 +268,7 @@ def _read_info(ws: _Sheet, fmt: Format, result: Reading) -> None:
                 result.error(("organ",), "blank_cell", f"{where}: 机关名称为空白", cell=where)
         elif label == "报告年度":
             text = cell_value_text(value).strip()
-            if re.fullmatch(r"\d{4}", text):
+            if _YEAR_TEXT.fullmatch(text):
                 result.data["year"] = int(text)
             elif text:
                 result.error(("year",), "not_a_year", f"{where}: 应为年份（如 2024），实际为“{text}”", cell=where, found=text)
@@ -341,7 +343,7 @@ def _read_text(ws: _Sheet, fmt: Format, result: Reading) -> None:
             continue
         path = (section,)
         where = _address(ws, r, 2)
-        if not re.fullmatch(r"\s*\d+\s*", level):
+        if not _LEVEL_TEXT.fullmatch(level):
             result.error(path, "level", f"{where}: 层级应为 1 至 {fmt.max_heading_depth} 的整数，实际为“{level}”", cell=where, found=level)
             continue
         depth = int(level)
