@@ -49,7 +49,7 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
       docxreport render report.json -o 正文.html --fragment
       docxreport render 已发布-2023.json --allow-errors
     """
-    from ..docx.renderer import DEFAULT_RENDERER, build_context
+    from ..docx.renderer import DEFAULT_RENDERER
     from ..outputs import seal
     from ..sources import check_data
 
@@ -101,8 +101,7 @@ def render(input_file: str, output: str | None, template: str | None, fonts: str
             write_atomic(output, seal_html(write_html(data, fragment=fragment)))  # validated above
         else:
             if has_errors(problems):  # --allow-errors, and every error a consistency rule: laid out as given
-                prepared = DEFAULT_RENDERER.prepare(template, fonts)
-                document = prepared.render(build_context(data, styles=prepared.style_ids), trusted=True)  # schema-valid
+                document = DEFAULT_RENDERER.render_checked(data, template=template, fonts=fonts)  # schema-valid
             else:
                 document = DEFAULT_RENDERER.render(data, template=template, fonts=fonts)
             document = seal(document)  # type: ignore[arg-type]

@@ -257,11 +257,7 @@ class Renderer:
         problems = validate(data, previous)
         if has_errors(problems):
             raise InvalidReportError(problems)
-        prepared = self.prepare(template, fonts)
-        context = build_context(data, styles=prepared.style_ids)
-        document = prepared.render(context, trusted=True)  # validated above
-        if _has_wide_values(context):
-            document = fit_table_numbers(document)
+        document = self.render_checked(data, template=template, fonts=fonts)
         if output is None:
             return document
         if isinstance(output, (str, os.PathLike)):
@@ -269,6 +265,19 @@ class Renderer:
         else:
             output.write(document)
         return None
+
+
+    def render_checked(self, data: Mapping[str, Any], *, template: TemplateSource | None = None,
+                       fonts: str = "official") -> bytes:
+        """The .docx of data the caller has already checked against the schema (consistency errors may remain:
+        ``render --allow-errors`` lays a published report out as given). Rendering relies on the schema having
+        held (the template parts proven well-formed are not parsed again)."""
+        prepared = self.prepare(template, fonts)
+        context = build_context(data, styles=prepared.style_ids)
+        document = prepared.render(context, trusted=True)
+        if _has_wide_values(context):
+            document = fit_table_numbers(document)
+        return document
 
 
 #: The renderer behind :func:`render`: a bounded cache (``Renderer.cache_size`` templates) per process.
