@@ -50,7 +50,7 @@ def main() -> int:
         for _ in range(args.runs):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "docxreport", "extract", str(pdf), "-o", str(folder / "out.json")],
+            subprocess.run([sys.executable, "-m", "docxreport", "extract", str(pdf), "-o", str(folder / "out.json"), "--force"],
                            check=True, capture_output=True)
             times.append(time.perf_counter() - started)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -214,3 +214,45 @@ def test_fee_examples_are_valid_values():
         report = copy.deepcopy(BASE)
         report["proactive"]["fees"] = example
         assert validate(report) == [], example
+
+
+# --------------------------------------------------------------------------- the one-walk bounds check
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import dataclasses  # noqa: E402
+
+from docxreport.report.jsonfile import too_deep  # noqa: E402
+from docxreport.report.schema import _plainly_bounded, _size_problems, _xml_problems  # noqa: E402
+
+_SMALL_LIMITS = dataclasses.replace(load_format(), limits={**load_format().limits, "text_max_line_breaks": 2,
+                                                            "report_max_chars": 30, "report_max_paragraphs": 2,
+                                                            "report_max_line_breaks": 5})
+
+
+def _json_like() -> st.SearchStrategy[Any]:
+    text = st.text(alphabet=st.sampled_from(["a", "字", "\n", "\t", "\ud800", "\uffff", " "]), max_size=8)
+    leaves = st.one_of(st.integers(-5, 5), text, st.none())
+    keys = st.sampled_from(["text", "heading", "body", "a", "b"])
+    return st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=6), st.dictionaries(keys, inner, max_size=4)),
+                        max_leaves=40)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_json_like())
+def test_one_walk_bounds_check_agrees_with_the_three_detailed_ones(data: Any) -> None:
+    """schema_problems skips the path-building checks when the one walk says the data is plainly within
+    bounds: the walk must never say so when any of them would report something."""
+    fmt = _SMALL_LIMITS
+    detailed = too_deep(data) is None and not list(_xml_problems(data)) and not list(_size_problems(data, fmt))
+    assert _plainly_bounded(data, fmt) == detailed
+
+
+def test_one_walk_bounds_check_sees_a_count_below_the_depth_limit() -> None:
+    from docxreport.report.jsonfile import DEPTH_MAX
+
+    data: Any = 7
+    for _ in range(DEPTH_MAX + 1):
+        data = [data]
+    assert too_deep(data) is not None and not _plainly_bounded(data, load_format())

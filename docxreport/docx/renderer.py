@@ -124,16 +124,26 @@ _WIDE_COUNT, _WIDE_FEE = 5, 12
 
 
 def _has_wide_values(context: Mapping[str, Any]) -> bool:
-    """Whether a table value may be too wide for its cell: only then is the rendered document re-read."""
-    def wide(node: Any) -> bool:
-        if isinstance(node, Mapping):
-            return any(wide(v) for v in node.values())
-        if isinstance(node, bool):
-            return False
-        if isinstance(node, int):
-            return len(str(node)) >= _WIDE_COUNT
-        return isinstance(node, str) and len(node) >= _WIDE_FEE
-    return any(wide(context[key]) for key in context if isinstance(context[key], Mapping))
+    """Whether a table value may be too wide for its cell: only then is the rendered document re-read.
+    (Iterative and by magnitude, not ``len(str(n))``: this runs for every report.)"""
+    low, high = -(10 ** (_WIDE_COUNT - 2)), 10 ** (_WIDE_COUNT - 1)  # -999 has 4 characters, -1000 has 5
+    stack = [value for value in context.values() if isinstance(value, Mapping)]
+    while stack:
+        for value in stack.pop().values():
+            kind = type(value)
+            if kind is int:
+                if not low < value < high:
+                    return True
+            elif kind is str:
+                if len(value) >= _WIDE_FEE:
+                    return True
+            elif isinstance(value, Mapping):
+                stack.append(value)
+            elif isinstance(value, str) and len(value) >= _WIDE_FEE:  # a str subclass (escaped text)
+                return True
+            elif isinstance(value, int) and not isinstance(value, bool) and len(str(value)) >= _WIDE_COUNT:
+                return True
+    return False
 
 
 def fit_table_numbers(document: bytes) -> bytes:

@@ -8,7 +8,6 @@ paths. :func:`complete` fills absent cells (0, or the computed total) and :func:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -135,9 +134,19 @@ def _resolve(data: Any, fmt: Format) -> tuple[dict[str, int | None], set[str]]:
     return values, given
 
 
+def _copy_tree(value: Any) -> Any:
+    """A copy of JSON-like data: new dicts and lists, the same (immutable) strings and numbers. Several
+    times faster than ``copy.deepcopy``, which memoises every node; valid data is shallow (the schema)."""
+    if isinstance(value, Mapping):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value
+
+
 def complete(data: Mapping[str, Any], fmt: Format) -> dict[str, Any]:
     """A deep copy of valid report data with every absent count filled (0, or the computed total)."""
-    out = copy.deepcopy(dict(data))
+    out: dict[str, Any] = _copy_tree(data)
     values, given = _resolve(out, fmt)
     for key, value in values.items():
         if key in given or value is None:

@@ -383,18 +383,56 @@ def _fee_problems(data: Any, fmt: Format) -> Iterator[Problem]:
                 yield Problem(tuple(key.split(".")), "schema.decimals", f"最多保留 {places} 位小数，实际为 {str(node)[:30]}")
 
 
+#: Marks a list item in :func:`_plainly_bounded`'s walk (the path's last part is an index).
+_ITEM = object()
+
+
+def _plainly_bounded(data: Any, fmt: Format) -> bool:
+    """Whether ``data`` is plainly within the depth, character and size bounds, in one walk that builds
+    no paths. False means "look closer": :func:`too_deep`, :func:`_xml_problems` and :func:`_size_problems`
+    then find (and place) the problem; this runs for every report, they only when needed."""
+    lim = fmt.limits
+    breaks_max, chars_max, paras_max = lim["text_max_line_breaks"], lim["report_max_chars"], lim["report_max_paragraphs"]
+    all_breaks_max = lim["report_max_line_breaks"]
+    chars = paragraphs = all_breaks = 0
+    stack: list[tuple[Any, int, Any]] = [(data, 0, None)]
+    while stack:
+        node, depth, last = stack.pop()
+        if depth >= DEPTH_MAX and isinstance(node, (dict, list)) and node:
+            return False  # its children lie deeper than DEPTH_MAX (counts too, which are not walked)
+        if isinstance(node, str):
+            if _NOT_XML_RE.search(node):
+                return False
+            chars += len(node)
+            if last == "heading" or last == "text" or (depth >= 2 and last is _ITEM):
+                paragraphs += 1
+            breaks = node.count("\n") + node.count("\t")
+            if breaks > breaks_max:
+                return False
+            all_breaks += breaks
+        elif isinstance(node, dict):  # counts (most of the nodes) are leaves with nothing to look at
+            stack.extend([(v, depth + 1, k) for k, v in node.items() if v.__class__ is not int])
+        elif isinstance(node, list):
+            stack.extend([(v, depth + 1, _ITEM) for v in node if v.__class__ is not int])
+    return chars <= chars_max and paragraphs <= paras_max and all_breaks <= all_breaks_max
+
+
 def schema_problems(data: Any, fmt: Format | None = None) -> list[Problem]:
     """Every schema problem of ``data``, in document order."""
     fmt = fmt or load_format()
-    deep = too_deep(data)  # data built in Python can nest past what jsonschema (and repr) can recurse into
-    if deep is not None:
-        return [Problem(deep, "json.too_deep", f"嵌套层数过多（超过 {DEPTH_MAX} 层）")]
+    bounded = _plainly_bounded(data, fmt)
+    if not bounded:
+        deep = too_deep(data)  # data built in Python can nest past what jsonschema (and repr) can recurse into
+        if deep is not None:
+            return [Problem(deep, "json.too_deep", f"嵌套层数过多（超过 {DEPTH_MAX} 层）")]
     found: list[Problem] = []
     for error in () if _quick_valid()(data) else _validator().iter_errors(data):
         found.extend(_translate(error, fmt))
-    found.extend(_xml_problems(data))
+    if not bounded:
+        found.extend(_xml_problems(data))
     found.extend(_fee_problems(data, fmt))
-    found.extend(_size_problems(data, fmt))
+    if not bounded:
+        found.extend(_size_problems(data, fmt))
     # one value can fail two keywords the same way (an empty string: minLength and pattern); report it once
     seen: set[tuple[tuple[PathPart, ...], str]] = set()
     unique = []
