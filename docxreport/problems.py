@@ -80,6 +80,8 @@ class Problem:
         if self.line is not None:
             out["line"] = self.line
             out["column"] = self.column
+        if self.details:  # the rule's figures (expected, actual, terms, caused_by …), as plain JSON values
+            out["details"] = json.loads(json.dumps(self.details, ensure_ascii=False, default=str))
         return out
 
 

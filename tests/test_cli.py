@@ -153,6 +153,9 @@ def test_validate_json_output_for_an_invalid_report():
     assert out["problems"][0] == {
         "path": "requests.received.total", "rule": "row_total", "severity": "error",
         "message": "总计应为各申请人类别之和 38+6+1+0+3+2=50，实际填写为 51",
+        "details": {"expected": 50, "actual": 51, "terms": {
+            "requests.received.natural": 38, "requests.received.business": 6, "requests.received.research": 1,
+            "requests.received.nonprofit": 0, "requests.received.legal": 3, "requests.received.other_org": 2}},
     }
 
 

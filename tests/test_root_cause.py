@@ -64,3 +64,15 @@ def test_the_cli_prints_the_root_cause_first():
     lines = r.stdout.splitlines()
     assert lines[0].endswith("[row_total]") and "引起" not in lines[0]
     assert lines[1].endswith("（由 requests.received.total 的错误引起） [balance]")
+
+
+def test_the_json_report_carries_each_rules_figures_and_its_root_cause():
+    r = subprocess.run([sys.executable, "-m", "docxreport", "validate", "--format", "json",
+                        str(ROOT / "examples" / "invalid" / "row-total.json")],
+                       capture_output=True, check=False, text=True, encoding="utf-8", timeout=120)
+    assert r.returncode == 1
+    problems = json.loads(r.stdout)["problems"]
+    root, consequence = problems[0], problems[1]
+    assert root["rule"] == "row_total" and root["details"]["actual"] == root["details"]["expected"] + 1
+    assert sum(root["details"]["terms"].values()) == root["details"]["expected"]
+    assert consequence["details"]["caused_by"] == ["requests.received.total"]

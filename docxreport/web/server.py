@@ -268,6 +268,8 @@ def _report_problem_schema() -> dict[str, Any]:
             "message": {"type": "string", "description": "中文说明，带有相关数字"},
             "line": {"type": "integer", "description": "JSON 文本中的行号（语法、编码问题）"},
             "column": {"type": "integer", "description": "JSON 文本中的列号"},
+            "details": {"type": "object", "description": "规则的数字，随规则而定：如 expected、actual、terms（合计问题），"
+                        "caused_by（由哪些单元格的错误引起）"},
         },
     }
 
