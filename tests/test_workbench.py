@@ -295,6 +295,108 @@ def test_edit_without_a_file_asks_where_and_never_overwrites(tmp_path: Path) -> 
         assert not (tmp_path / "new.json.bak").exists()
 
 
+def _workbook_value(path: Path, sheet: str, key: str) -> Any:
+    """A data cell of a workbook as read back by the project's reader (and what reading it met)."""
+    from docxreport.report.rules import get_path
+    from docxreport.xlsx.reader import read_workbook
+
+    data, problems = read_workbook(path.read_bytes(), path.name)
+    return get_path(data, key), problems
+
+
+def test_edit_saves_a_workbook_as_a_workbook_and_keeps_the_one_before(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from docxreport.xlsx.reader import read_workbook
+    from docxreport.xlsx.writer import write_workbook
+
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    path = tmp_path / "report.xlsx"
+    original = write_workbook(data)
+    path.write_bytes(original)
+    with _edit_client(DocumentStore(path, data)) as client:
+        for n in (7, 8):
+            data["requests"]["received"]["natural"] = n
+            data["requests"]["received"].pop("total", None)  # the page sends no total it did not type
+            response = client.put("/workbench/document", json=data, headers=KEY)
+            assert response.status_code == 200, response.text
+            value, problems = _workbook_value(path, "表三", "requests.received.natural")
+            assert value == n and not [p for p in problems if p.severity == "error"]
+    # an Excel workbook, laid out as the national tables: the cell of 自然人 on the row of 本年新收
+    sheet = load_workbook(path)["表三"]
+    row = next(r for r in range(1, 40) if "本年新收" in str(sheet.cell(r, 1).value) + str(sheet.cell(r, 2).value))
+    assert 8 in [sheet.cell(row, c).value for c in range(1, 12)]
+    assert (tmp_path / "report.xlsx.bak").read_bytes() == original
+    assert read_workbook(original, "bak")[0]["requests"]["received"]["natural"] == json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))["requests"]["received"]["natural"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx", "report.xlsx.bak"]  # no temporary left
+
+
+def test_a_workbook_keeps_what_the_clerk_typed_and_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    path = tmp_path / "report.xlsx"
+    with _edit_client(DocumentStore(None, None, backup_done=True)) as client:
+        assert client.post("/workbench/document/location", json={"path": str(path)}, headers=KEY).status_code == 200
+        typed = copy.deepcopy(data)
+        typed["organ"] = ""  # not filled in yet: saved, the workbook says so at its cell when read
+        typed["requests"]["received"]["business"] = "六"  # kept as typed in its cell
+        assert client.put("/workbench/document", json=typed, headers=KEY).status_code == 200
+        from docxreport.xlsx.reader import read_workbook
+
+        _, problems = read_workbook(path.read_bytes(), path.name)
+        where = {p.message for p in problems}
+        assert any("基本信息!B2" in m for m in where) and any("六" in m and "表三!E5" in m for m in where), where
+        saved = path.read_bytes()
+        for misfit, at in (({**data, "notes": "备注"}, "notes"), ({**data, "overview": "一段文字"}, "overview")):
+            response = client.put("/workbench/document", json=misfit, headers=KEY)
+            assert response.status_code == 409, response.text
+            assert at in response.json()["detail"] and "保存数据" in response.json()["detail"]
+            assert path.read_bytes() == saved
+
+
+@pytest.mark.parametrize("suffix", [".json", ".xlsx"])
+def test_edit_never_overwrites_a_change_made_by_another_program(tmp_path: Path, suffix: str) -> None:
+    from docxreport.xlsx.writer import write_workbook
+
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    path = tmp_path / f"report{suffix}"
+    path.write_bytes(write_workbook(data) if suffix == ".xlsx" else EXAMPLE_2024.read_bytes())
+    with _edit_client(DocumentStore(path, data)) as client:
+        assert client.put("/workbench/document", json={**data, "organ": "页面"}, headers=KEY).status_code == 200
+        time.sleep(0.01)
+        theirs = write_workbook({**data, "organ": "Excel 中改的"}) if suffix == ".xlsx" else b'{"organ": "Excel"}'
+        path.write_bytes(theirs)  # saved in Excel (or an editor) while the page is open
+        response = client.put("/workbench/document", json={**data, "organ": "页面又改"}, headers=KEY)
+        assert response.status_code == 409 and "其他程序修改" in response.json()["detail"], response.text
+        assert path.read_bytes() == theirs
+        path.unlink()  # removed meanwhile: not recreated behind anyone's back either
+        assert client.put("/workbench/document", json=data, headers=KEY).status_code == 409
+        assert not path.exists()
+
+
+def test_render_gives_the_data_as_a_workbook_even_with_errors(client: TestClient) -> None:
+    from docxreport.xlsx.reader import read_workbook
+
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    data["appeals"]["review"]["upheld"] += 1  # its stated total no longer adds up: an error
+    response = client.post("/v1/render?format=xlsx", json=data)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "filename*=UTF-8''" in response.headers["content-disposition"] and ".xlsx" in response.headers["content-disposition"]
+    assert int(response.headers["x-report-errors"]) >= 1
+    back, problems = read_workbook(response.content, "下载的工作簿")
+    assert back["appeals"]["review"] == data["appeals"]["review"]
+    assert back["requests"]["received"]["natural"] == data["requests"]["received"]["natural"]
+    assert back["overview"] == data["overview"] and back["organ"] == data["organ"]
+    from docxreport.report.validation import validate
+
+    assert not problems  # read back as written: the total that does not add up is kept as stated …
+    assert any(p.severity == "error" and p.path[:2] == ("appeals", "review") for p in validate(back))  # … and found
+    refused = client.post("/v1/render?format=xlsx", json={**data, "notes": "备注"})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["path"] == "notes"
+    assert client.post("/v1/render?format=xlsx&pdfa=true", json=data).status_code == 400
+    assert "xlsx" in json.dumps(client.get("/openapi.json").json()["paths"]["/v1/render"]["post"]["parameters"])
+
+
 def test_serve_mode_has_no_document_store(client: TestClient) -> None:
     assert client.get("/workbench/document").status_code == 404
     assert client.put("/workbench/document", json={}).status_code == 404
@@ -349,6 +451,127 @@ def test_edit_prints_a_local_address_with_a_token_and_serves_the_file(tmp_path: 
         process.terminate()
         process.wait(20)
     assert path.read_bytes() == EXAMPLE_2024.read_bytes()
+
+
+def _started(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """The base address and token ``docxreport edit`` printed, once it answers."""
+    import httpx
+
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/#key=([\w-]{20,})", line)
+    assert match, line
+    base, token = f"http://127.0.0.1:{match.group(1)}", match.group(2)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(base + "/healthz", trust_env=False)
+            return base, token
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_edit_a_workbook_in_a_real_process(tmp_path: Path) -> None:
+    import httpx
+
+    from docxreport.xlsx.writer import write_workbook
+
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    path = tmp_path / "报告.xlsx"
+    original = write_workbook(data)
+    path.write_bytes(original)
+    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base, token = _started(process)
+        loaded = httpx.get(base + "/workbench/document", headers={"X-API-Key": token}, trust_env=False).json()
+        assert loaded["path"] == str(path) and loaded["problems"] == []
+        report = loaded["data"]
+        assert report["organ"] == data["organ"] and report["appeals"] == json.loads(json.dumps(rules_complete(data)["appeals"]))
+        report["proactive"]["licensing"] = 4321
+        started = time.monotonic()
+        response = httpx.put(base + "/workbench/document", json=report, headers={"X-API-Key": token}, trust_env=False)
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 1
+    finally:
+        process.terminate()
+        process.wait(20)
+    value, problems = _workbook_value(path, "表二", "proactive.licensing")
+    assert value == 4321 and not [p for p in problems if p.severity == "error"]
+    assert (tmp_path / "报告.xlsx.bak").read_bytes() == original
+
+
+def rules_complete(data: Any) -> Any:
+    from docxreport.report.rules import complete
+
+    return complete(data, FMT)
+
+
+def test_edit_opens_a_workbook_with_problems_and_names_their_cells(tmp_path: Path) -> None:
+    import httpx
+    from openpyxl import load_workbook
+
+    from docxreport.xlsx.writer import write_workbook
+
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(write_workbook(json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))))
+    book = load_workbook(path)
+    book["表三"]["D5"] = "=1+1"  # a formula where a number belongs
+    book.save(path)
+    before = path.read_bytes()
+    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base, token = _started(process)
+        loaded = httpx.get(base + "/workbench/document", headers={"X-API-Key": token}, trust_env=False).json()
+        assert any("表三!D5" in p["message"] for p in loaded["problems"]), loaded["problems"]
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=20)
+    assert "表三!D5" in err and "Traceback" not in err, err
+    assert path.read_bytes() == before  # opening writes nothing
+
+
+def _zip_of_text() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("readme.txt", "不是工作簿")
+    return out.getvalue()
+
+
+def test_edit_refuses_a_broken_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from docxreport.xlsx.writer import write_workbook
+
+    whole = write_workbook(json.loads(EXAMPLE_2024.read_text(encoding="utf-8")))
+    other = tmp_path / "other.xlsx"
+    book = Workbook()
+    book.active["A1"] = "考勤"
+    book.save(other)
+    cases = {"truncated.xlsx": (whole[: len(whole) // 2], "不是有效的 Excel 工作簿"),
+             "other.xlsx": (other.read_bytes(), "不是年度报告工作簿"),
+             "archive.xlsx": (_zip_of_text(), "不是有效的 Excel 工作簿（zip 压缩包")}
+    for name, (content, words) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = _docxreport("edit", str(path), "--no-browser")
+        assert result.returncode == 2 and words in result.stderr and name in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
+        assert path.read_bytes() == content
+        assert not (tmp_path / (name + ".bak")).exists()
+
+
+def test_serve_help_names_the_page() -> None:
+    result = _docxreport("serve", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "填报页面" in text and "/ 提供填报页面" in text
+    assert "DOCXREPORT_API_KEY 后， 页面第一次使用时询问一次密钥" in text or "询问一次密钥" in text
 
 
 # --------------------------------------------------------------------------- packaging

@@ -288,6 +288,38 @@ def test_download_word_and_read_it_back(watched: Watched, tmp_path: Path) -> Non
     assert saved["appeals"]["review"]["upheld"] == 3 and "total" not in saved["appeals"]["review"]
 
 
+def _plain(data: Any) -> Any:
+    """Report data as JSON has it (the workbook reader gives fees as Decimal)."""
+    return json.loads(json.dumps(data, ensure_ascii=False, default=float))
+
+
+def test_save_as_a_workbook_downloads_one_that_reads_back_to_the_same_data(watched: Watched, tmp_path: Path) -> None:
+    from docxreport.format import load_format
+    from docxreport.report.rules import complete
+    from docxreport.xlsx.reader import read_workbook
+
+    page = watched.page
+    data = json.loads(EXAMPLE_2024.read_text(encoding="utf-8"))
+    open_json(page, data, tmp_path)
+    cell(page, "本年新收政府信息公开申请数量 自然人").fill("40")  # its total no longer adds up: an error …
+    settle(page)
+    expect(page.get_by_role("button", name="下载 Word")).to_have_attribute("aria-disabled", "true")
+    with page.expect_download() as info:  # … and the data can still be saved, as a workbook too
+        page.get_by_role("button", name="保存为 Excel 工作簿").click()
+    download = info.value
+    assert download.suggested_filename == "某某县自然资源局2024年政府信息公开工作年度报告.xlsx"
+    path = tmp_path / "saved.xlsx"
+    download.save_as(path)
+    expect(page.locator("#status")).to_contain_text("已保存为 Excel 工作簿")
+    expect(page.locator("#status")).to_contain_text("处错误")
+    back, problems = read_workbook(path.read_bytes(), path.name)
+    assert not [p for p in problems if p.severity == "error"], problems
+    data["requests"]["received"]["natural"] = 40
+    expected = complete({k: v for k, v in data.items() if k != "$schema"}, load_format())
+    assert _plain(back) == _plain(expected)
+    assert back["requests"]["received"]["total"] == data["requests"]["received"]["total"]  # kept as stated
+
+
 def test_reload_offers_the_draft_back(watched: Watched) -> None:
     page = watched.page
     page.get_by_label("机关名称").fill("草稿机关")
@@ -466,6 +498,42 @@ def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path
         assert json.loads((tmp_path / "mine.json").read_text(encoding="utf-8"))["organ"] == "新机关"
         assert (tmp_path / "taken.json").read_text(encoding="utf-8") == "{}"
         w.errors = [e for e in w.errors if "409" not in e]  # the refused location, shown in the dialog
+        w.check_clean()
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_edit_writes_every_change_to_a_workbook(browser: Browser, tmp_path: Path) -> None:
+    from docxreport.xlsx.reader import read_workbook
+    from docxreport.xlsx.writer import write_workbook
+
+    path = tmp_path / "report.xlsx"
+    original = write_workbook(json.loads(EXAMPLE_2024.read_text(encoding="utf-8")))
+    path.write_bytes(original)
+    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        address = re.search(r"http://\S+", process.stdout.readline()).group(0)  # type: ignore[union-attr]
+        context = browser.new_context()
+        page = context.new_page()
+        w = Watched(page, address.split("/#")[0])
+        for _ in range(100):
+            try:
+                page.goto(address)
+                break
+            except Error:  # not listening yet
+                time.sleep(0.1)
+        expect(page.get_by_label("机关名称")).to_have_value("某某县自然资源局")
+        cell(page, "行政许可 本年处理决定数量").fill("99")
+        started = time.monotonic()
+        while read_workbook(path.read_bytes(), path.name)[0]["proactive"]["licensing"] != 99:
+            assert time.monotonic() - started < 3, "the change did not reach the workbook"
+            time.sleep(0.05)
+        assert (tmp_path / "report.xlsx.bak").read_bytes() == original
+        expect(page.locator("#status")).to_contain_text("已保存到")
         w.check_clean()
         context.close()
     finally:

@@ -140,6 +140,23 @@ def render_html_job(body: bytes) -> tuple[bytes, str, int]:
     return page, content_disposition(name, f"report-{year}" if isinstance(year, int) else "report"), len(problems)
 
 
+def render_xlsx_job(body: bytes) -> tuple[bytes, str, int, int]:
+    """(workbook, Content-Disposition, errors, warnings) for a render request with ``format=xlsx``: report
+    data, so a report with errors is written as it is (its problems show again when the workbook is read);
+    422 only when the workbook cannot hold the data (:func:`docxreport.xlsx.writer.unwritable`)."""
+    from ..xlsx.writer import workbook_of
+
+    data, problems = check(body)
+    workbook, misfits = workbook_of(data)
+    if workbook is None:
+        raise ApiError(422, "cannot-convert", "无法写入工作簿", f"报告数据有 {len(misfits)} 处无法写入工作簿，未生成", misfits)
+    year = data.get("year") if isinstance(data, dict) else None
+    name = report_file_name(data, ".xlsx")
+    errors = sum(p.severity == "error" for p in problems)
+    disposition = content_disposition(name, f"report-{year}" if isinstance(year, int) else "report")
+    return workbook, disposition, errors, len(problems) - errors
+
+
 def to_pdf(document: bytes, pdfa: bool, timeout: float) -> bytes:
     """Convert one .docx (bytes) to PDF bytes in this worker's office; 503 when LibreOffice cannot."""
     try:

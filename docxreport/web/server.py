@@ -3,7 +3,8 @@
 ``create_app(settings)`` builds a FastAPI application; nothing lives at module level, so tests and embedders
 make as many as they like. Endpoints::
 
-    POST /v1/render     report JSON → .docx (or PDF: ?format=pdf or Accept: application/pdf)
+    POST /v1/render     report JSON → .docx (or PDF: ?format=pdf or Accept: application/pdf; a web page:
+                        ?format=html; the data as an Excel workbook: ?format=xlsx, errors or not)
     POST /v1/validate   report JSON → the problems, shaped as ``docxreport validate --format json``
     POST /v1/extract    a report .docx (multipart field ``file``, or the raw body) → {data, problems}
     GET  /v1/schema     the content JSON Schema
@@ -539,28 +540,42 @@ def create_app(settings: Settings | None = None, *, renderer: Callable[[], Any] 
 
     @v1.post(
         "/render",
-        summary="生成报告（.docx 或 PDF）",
+        summary="生成报告（.docx、PDF、网页）或 Excel 工作簿",
         description="先校验，有错误时返回 422 和全部问题，不生成文档。返回的文件名（Content-Disposition）取自机关名称和年度。"
-                    "PDF 的文档属性中有标题、作者（机关名称）和语言（zh-CN）；pdfa=true 时为 PDF/A-2b（存档用）。",
+                    "PDF 的文档属性中有标题、作者（机关名称）和语言（zh-CN）；pdfa=true 时为 PDF/A-2b（存档用）。"
+                    "format=xlsx 返回报告数据的 Excel 工作簿（国家格式的版式，与 docxreport convert 相同）：报告有错误时照常生成，"
+                    "X-Report-Warnings 为问题数；只有数据无法写入工作簿时（结构不符、未知的键）返回 422。",
         response_class=Response,
         responses={
             200: {"description": "生成的报告", "content": {DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
                                                        PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                                                       "text/html": {"schema": {"type": "string"}}},
+                                                       "text/html": {"schema": {"type": "string"}},
+                                                       XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
                   "headers": {"Content-Disposition": {"description": "attachment，文件名为 UTF-8（filename*）",
                                                       "schema": {"type": "string"}},
-                              "X-Report-Warnings": {"description": "报告中的警告数", "schema": {"type": "integer"}}}},
+                              "X-Report-Warnings": {"description": "报告中的警告数", "schema": {"type": "integer"}},
+                              "X-Report-Errors": {"description": "报告中的错误数（仅 format=xlsx：有错误也照常生成）",
+                                                  "schema": {"type": "integer"}}}},
             **_problem_responses(400, 401, 406, 408, 413, 415, 422, 503),
         },
         openapi_extra=_json_body("报告 JSON"),
     )
     async def render(
         request: Request,
-        format_: Literal["docx", "pdf", "html"] | None = Query(None, alias="format", description="docx（默认）、pdf 或 html（网页）；也可用 Accept: application/pdf"),
+        format_: Literal["docx", "pdf", "html", "xlsx"] | None = Query(None, alias="format", description="docx（默认）、pdf、html（网页）或 xlsx（Excel 工作簿）；也可用 Accept: application/pdf"),
         fonts: Literal["official", "windows"] = Query("official", description="official：公文字体（仿宋_GB2312 等）；windows：Windows 自带字体"),
         pdfa: bool = Query(False, description="true：生成 PDF/A-2b（长期存档格式）；隐含 format=pdf"),
     ) -> Response:
         _require_json(request)
+        if format_ == "xlsx":
+            if pdfa:
+                raise ApiError(400, "bad-parameter", "请求参数无效", "pdfa=true 只能与 format=pdf 一起使用")
+            with slot():
+                body = await receive(request)
+                workbook, disposition, errors, warnings = await run(jobs.render_xlsx_job, body)
+            return Response(workbook, media_type=XLSX_MEDIA_TYPE,
+                            headers={"Content-Disposition": disposition, "X-Report-Warnings": str(warnings),
+                                     "X-Report-Errors": str(errors)})
         if format_ == "html":
             if pdfa:
                 raise ApiError(400, "bad-parameter", "请求参数无效", "pdfa=true 只能与 format=pdf 一起使用")
@@ -672,7 +687,7 @@ def create_app(settings: Settings | None = None, *, renderer: Callable[[], Any] 
 
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Authorization", "X-API-Key", "Accept"],
-                           expose_headers=["Content-Disposition", "Retry-After", "X-Report-Warnings"])
+                           expose_headers=["Content-Disposition", "Retry-After", "X-Report-Warnings", "X-Report-Errors"])
     app.add_middleware(RequestLog)
     return app
 

@@ -6,7 +6,8 @@
     GET  /workbench/static/…             its scripts and style (from the package: nothing from elsewhere)
     GET  /workbench/tables.css           the column widths of the tables, from the format grid
     GET  /workbench/document             edit mode: the file being edited ({path, data})
-    PUT  /workbench/document             edit mode: save the report (atomically; the first save keeps a backup)
+    PUT  /workbench/document             edit mode: save the report (JSON or a workbook, by the file's suffix;
+                                         atomically; the first save keeps a backup; never over another's change)
     POST /workbench/document/location    edit mode: where to save when the editor started without a file
 
 The page is rendered with Jinja from the format grid (:func:`docxreport.html.grid.table_element` draws the
@@ -19,6 +20,7 @@ script or style.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import hmac
 import json
 import re
@@ -36,6 +38,8 @@ from ..errors import DocxReportError
 from ..files import write_atomic
 from ..format import CellSpec, Format, Table, load_format
 from ..html.grid import table_element
+from ..outputs import sha256_file
+from ..problems import Problem
 from ..report.jsonfile import dumps, parse_json
 from ..report.rules import expand_rules, sum_targets
 from ..report.skeleton import PLACEHOLDER, skeleton
@@ -204,18 +208,54 @@ def _offers_html(app: FastAPI) -> bool:
 
 
 class DocumentError(DocxReportError):
-    """The editor cannot use a path to save to."""
+    """The editor cannot use a path to save to, or cannot save there now."""
+
+
+#: The files ``docxreport edit`` saves to, by suffix: report data as JSON, or an Excel workbook.
+DOCUMENT_SUFFIXES = (".json", ".xlsx")
+
+
+def _digest(path: Path | None) -> str | None:
+    """What the file at ``path`` holds now (None: there is no file)."""
+    if path is None or not path.exists():
+        return None
+    return sha256_file(path) or "unreadable"
+
+
+def encode(path: Path, data: Any) -> bytes:
+    """``data`` as the content of ``path``, chosen by its suffix: JSON text, or a workbook laid out as the
+    national tables (:func:`docxreport.xlsx.writer.write_workbook`). Raises :class:`DocumentError` when a
+    workbook cannot hold the data (the message names where)."""
+    if path.suffix.lower() != ".xlsx":
+        return dumps(data).encode("utf-8")
+    from ..xlsx.writer import workbook_of
+
+    content, problems = workbook_of(data)
+    if content is None:
+        first = problems[0]
+        more = f"等 {len(problems)} 处" if len(problems) > 1 else ""
+        raise DocumentError(f"{path.name}: 工作簿无法保存当前内容（{first.json_path}：{first.message}{more}）；"
+                            "可用“保存数据”另存为 JSON")
+    return content
 
 
 @dataclass
 class DocumentStore:
-    """The file ``docxreport edit`` saves to: every save is atomic; the first save of a session first keeps
-    the file as it was as ``FILE.bak`` (the version before this editing session)."""
+    """The file ``docxreport edit`` saves to (``.json``, or ``.xlsx``: a workbook): every save is atomic; the
+    first save of a session first keeps the file as it was as ``FILE.bak`` (the version before this editing
+    session). A file that another program (Excel, an editor) changed since it was read or last saved is
+    not overwritten: the save is refused and says so."""
 
     path: Path | None
     data: Any
     backup_done: bool = False
+    #: What reading the file met (a workbook's problems name the sheet and cell): shown by the page on opening.
+    read_problems: list[Problem] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    on_disk: str | None = field(default=None, init=False, repr=False)  # the digest of what was read or saved
+
+    def __post_init__(self) -> None:
+        self.on_disk = _digest(self.path)
 
     @staticmethod
     def backup_path(path: Path) -> Path:
@@ -224,25 +264,31 @@ class DocumentStore:
     def choose(self, path: Path) -> None:
         """Save to ``path`` from now on (the editor started without a file). Never an existing file."""
         path = path.expanduser()
-        if path.suffix.lower() != ".json":
-            raise DocumentError(f"{path}: 请以 .json 结尾（工作簿格式暂不支持）")
+        if path.suffix.lower() not in DOCUMENT_SUFFIXES:
+            raise DocumentError(f"{path}: 请以 .json（报告数据）或 .xlsx（Excel 工作簿）结尾")
         if not path.parent.is_dir():
             raise DocumentError(f"{path}: 目录 {path.parent} 不存在")
         if path.exists():
             raise DocumentError(f"{path}: 文件已存在，为免覆盖请另选文件名")
         with self.lock:
             self.path = path.resolve()
+            self.on_disk = None
             self.backup_done = True  # nothing to keep: the file is new
 
     def save(self, data: Any) -> Path:
         with self.lock:
             if self.path is None:
                 raise DocumentError("尚未选择保存位置")
+            content = encode(self.path, data)
+            if _digest(self.path) != self.on_disk:
+                raise DocumentError(f"{self.path}: 文件已被其他程序修改（如 Excel、WPS 或编辑器），为免覆盖未保存；"
+                                    "请先用“保存数据”另存当前内容，关闭其他程序后重新运行 docxreport edit")
             if not self.backup_done:
                 if self.path.exists():
                     write_atomic(self.backup_path(self.path), self.path.read_bytes())
                 self.backup_done = True
-            write_atomic(self.path, dumps(data).encode("utf-8"))
+            write_atomic(self.path, content)
+            self.on_disk = hashlib.sha256(content).hexdigest()
             self.data = data
             return self.path
 
@@ -317,6 +363,7 @@ def mount_workbench(app: FastAPI, settings: Settings, *, fmt: Format | None = No
     async def document_get(request: Request) -> Response:
         store = store_of(request)
         body = {"path": str(store.path) if store.path else None, "data": store.data,
+                "problems": [p.to_dict() for p in store.read_problems],
                 "suggested": str(Path.cwd() / "政府信息公开工作年度报告.json")}
         return Response(dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -352,4 +399,4 @@ def mount_workbench(app: FastAPI, settings: Settings, *, fmt: Format | None = No
         return Response(json.dumps({"path": str(store.path)}, ensure_ascii=False), media_type="application/json")
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DocumentStore", "cell_names", "document_store", "mount_workbench", "use_document"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DOCUMENT_SUFFIXES", "DocumentError", "DocumentStore", "cell_names", "document_store", "encode", "mount_workbench", "use_document"]

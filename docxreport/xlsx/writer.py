@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.properties import CalcProperties
@@ -25,7 +26,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..format import CellSpec, Format, Table, load_format
+from ..problems import Problem
 from ..report import rules
+from ..report.schema import schema_problems
 from ..tables import TABLE_NAMES
 from .layout import (
     CELL_TEXT_MAX,
@@ -39,7 +42,7 @@ from .layout import (
     table_sections,
 )
 
-__all__ = ["write_workbook"]
+__all__ = ["WorkbookTextError", "unwritable", "workbook_of", "write_workbook"]
 
 _FONT = "宋体"
 _THIN = Side(style="thin", color="000000")
@@ -349,6 +352,73 @@ def _text_sheet(wb: Workbook, data: Mapping[str, Any], fmt: Format) -> None:
     ws.print_area = f"A1:D{max(len(rows) + 1, 2)}"
     ws.print_title_rows = "1:1"
     _fit_width(ws)
+
+
+#: Schema problems that mean the workbook has no place for a value: a wrong kind of container or item, a key
+#: the national format does not have. A value of the wrong kind in a cell of its own (text where a number
+#: belongs, an empty 机关名称) is written as it is and reported at its cell on reading, like a clerk's typing.
+_SHAPE_RULES = frozenset({"schema.type", "schema.unknown_key", "json.too_deep", "schema.depth"})
+#: Characters no worksheet holds (control characters, lone surrogates, U+FFFE), wherever they are.
+_CHARACTER_RULES = frozenset({"schema.control_character", "schema.invalid_character"})
+
+
+def _cell_paths(fmt: Format) -> frozenset[tuple[str, ...]]:
+    """The paths the workbook writes into a cell of their own, whatever the value is."""
+    keys = {tuple(str(c.key).split(".")) for table in fmt.tables.values() for c in table.data_cells}
+    return frozenset(keys | {("organ",), ("year",), ("date",)})
+
+
+def _fits_cell(value: Any) -> bool:
+    """Whether one cell holds ``value`` as it is: a number, or text of characters a worksheet can hold."""
+    if value is None or isinstance(value, (bool, int, float, Decimal)):
+        return True
+    if not isinstance(value, str) or ILLEGAL_CHARACTERS_RE.search(value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def unwritable(data: Any, fmt: Format | None = None) -> list[Problem]:
+    """What in ``data`` a workbook has no place for: data that is not the data model's shape (a section that
+    is not a list …), keys the format does not have, characters no worksheet holds. Empty when
+    :func:`write_workbook` keeps everything but the editor hint ``$schema``. Values a cell holds as typed
+    (text where a number belongs, an empty 机关名称) are not listed: the workbook keeps them and reading it
+    back reports them at their cells."""
+    fmt = fmt or load_format()
+    if not isinstance(data, Mapping):
+        return [Problem((), "xlsx.unwritable", "报告数据的顶层应为对象，无法写入工作簿")]
+    cells = _cell_paths(fmt)
+    found = []
+    for problem in schema_problems(data, fmt):
+        path = tuple(map(str, problem.path))
+        if path[:1] == ("$schema",):
+            continue  # not written: an editor's hint, not report data
+        if problem.rule in _SHAPE_RULES and path in cells and _fits_cell(rules.get_path(data, ".".join(path))):
+            continue
+        if problem.rule in _SHAPE_RULES or problem.rule in _CHARACTER_RULES:
+            found.append(Problem(problem.path, "xlsx.unwritable", f"工作簿无法保存此项：{problem.message}"))
+    listed = {tuple(map(str, p.path)) for p in found}
+    for path in sorted(cells - listed):  # e.g. a date of control characters: its schema problem is its format
+        value = rules.get_path(data, ".".join(path))
+        if not _fits_cell(value):
+            found.append(Problem(path, "xlsx.unwritable", "工作簿无法保存此项：单元格只能保存数字或不含控制字符的文字"))
+    return found
+
+
+def workbook_of(data: Any, fmt: Format | None = None) -> tuple[bytes | None, list[Problem]]:
+    """``(workbook, [])`` for report ``data`` as :func:`write_workbook` writes it, or ``(None, problems)``
+    when the workbook cannot hold it (:func:`unwritable`, or a text longer than an Excel cell)."""
+    fmt = fmt or load_format()
+    problems = unwritable(data, fmt)
+    if problems:
+        return None, problems
+    try:
+        return write_workbook(data, fmt), []
+    except WorkbookTextError as exc:
+        return None, [Problem((), "xlsx.unwritable", str(exc))]
 
 
 def write_workbook(data: Mapping[str, Any], fmt: Format | None = None) -> bytes:

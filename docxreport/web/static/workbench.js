@@ -557,7 +557,7 @@ function showProblems(problems) {
 
 function updateDownloads() {
   const blocked = state.errors > 0;
-  const why = blocked ? `报告有 ${state.errors} 处错误，改正后才能下载 Word、PDF 和网页；可先“保存数据”。` : "";
+  const why = blocked ? `报告有 ${state.errors} 处错误，改正后才能下载 Word、PDF 和网页；可先“保存数据”或“保存为 Excel 工作簿”。` : "";
   for (const id of ["download-docx", "download-pdf", "download-html"]) {
     const button = $(id);
     const unavailable = id === "download-html" && !config.htmlDownload;
@@ -684,6 +684,27 @@ $("save-data").addEventListener("click", () => {
   status("已保存报告数据（JSON）");
 });
 
+// The data as a workbook in the national layout, written by the server (POST /v1/render?format=xlsx): a
+// report with errors is saved as it is, like 保存数据; only data a workbook has no place for is refused.
+$("save-workbook").addEventListener("click", async () => {
+  status("正在生成 Excel 工作簿…");
+  let response;
+  try {
+    response = await call("/v1/render?format=xlsx", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(state.report),
+    });
+  } catch {
+    status("无法生成 Excel 工作簿：无法连接服务");
+    return;
+  }
+  if (!response.ok) { status(`无法生成 Excel 工作簿：${await problemText(response)}`); return; }
+  const name = fileName(response, `${baseName()}.xlsx`);
+  offer(await response.blob(), name);
+  if (config.mode === "serve") state.dirty = false;
+  const errors = Number(response.headers.get("X-Report-Errors") || 0);
+  status(`已保存为 Excel 工作簿 ${name}` + (errors ? `（报告仍有 ${errors} 处错误，再次打开时会列出）` : ""));
+});
+
 // ------------------------------------------------------------------ opening files
 
 async function readReport(file) {
@@ -806,7 +827,9 @@ async function start() {
     const document_ = await response.json();
     state.storePath = document_.path;
     $("location-input").value = document_.suggested;
-    loadReport(document_.data, { announce: document_.path ? `正在编辑 ${document_.path}，修改自动保存` : "新报告：第一次修改时选择保存位置" });
+    const read = document_.problems || [];
+    const readNote = read.length ? `；读取时发现 ${read.length} 处问题，如：${read[0].message}` : "";
+    loadReport(document_.data, { announce: document_.path ? `正在编辑 ${document_.path}，修改自动保存${readNote}` : "新报告：第一次修改时选择保存位置" });
     return;
   }
   if (config.auth && !state.key) askKey();
