@@ -250,3 +250,36 @@ def test_generated_borderless_tables_read_back(tmp_path_factory: pytest.TempPath
     assert [p for p in problems if p.severity == "error"] == []
     for key in NUMBERS:
         assert canonical(got[key]) == canonical(want[key])
+
+
+# --------------------------------------------------------------------------- the fallback on lines made by hand
+
+
+def printed_line(page: int, top: float, *pieces: tuple[str, float]) -> reader._Line:
+    """A printed line of 10 pt characters 10 pt wide: ``(text, x0)`` pieces."""
+    chars = [{"text": ch, "x0": x + 10 * i, "x1": x + 10 * (i + 1), "top": top, "bottom": top + 10, "size": 10.0}
+             for text, x in pieces for i, ch in enumerate(text)]
+    text = " ".join(t for t, _ in pieces)
+    return reader._Line(page, min(c["x0"] for c in chars), max(c["x1"] for c in chars), top, top + 10, 10.0, text, chars)
+
+
+def test_a_line_of_numbers_between_two_row_labels_is_warned_not_guessed() -> None:
+    from docxreport.format import load_format
+
+    numbers = [(str(n), 300 + 30 * i) for i, n in enumerate([77, 1, 0, 0, 0, 0, 78])]
+    lines = [
+        printed_line(1, 50, ("三、收到和处理政府信息公开申请情况", 40)),
+        printed_line(1, 80, ("一、本年新收政府信息公开申请数量", 60), *[(str(n), 300 + 30 * i) for i, n in enumerate([38, 6, 1, 0, 3, 2, 50])]),
+        printed_line(1, 100, ("二、上年结转政府信息公开申请数量", 60)),
+        printed_line(1, 106, *numbers),  # as near the label above as the one below
+        printed_line(1, 112, ("四、结转下年度继续办理", 60), *[(str(n), 300 + 30 * i) for i, n in enumerate([2, 0, 0, 0, 1, 0, 3])]),
+        printed_line(1, 150, ("四、政府信息公开行政复议、行政诉讼情况", 40)),
+    ]
+    tables, used, problems = unruled.rebuild(lines, ["table3"], load_format())
+    assert set(tables) == {"table3"} and len(used) == 4  # the heading lines stay text
+    assert [p.rule for p in problems] == ["extract.unplaced_row"]
+    assert "同时挨着“二、上年结转政府信息公开申请数量”和“四、结转下年度继续办理”" in problems[0].message
+    cells = tables["table3"].cells
+    first = sorted((c for c in cells if c.row == next(c.row for c in cells if c.text.startswith("一、"))), key=lambda c: c.col)
+    assert [c.text for c in first] == ["一、本年新收政府信息公开申请数量", "38", "6", "1", "0", "3", "2", "50"]
+    assert not any(c.text in {"77", "78"} for c in cells)  # the ambiguous numbers went nowhere

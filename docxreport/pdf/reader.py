@@ -360,7 +360,8 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         rebuilt, used, found_problems = rebuild(candidates, missing, fmt)
         if rebuilt:
             tables = [t for t in tables if _national(t) not in rebuilt] + list(rebuilt.values())
-            kept_lines = [l for l in candidates if id(l) not in used and (l in kept_lines or not _from(l, broken, rebuilt))]
+            own = {id(l) for l in kept_lines}
+            kept_lines = [l for l in candidates if id(l) not in used and (id(l) in own or not _from(l, broken, rebuilt))]
             problems.extend(found_problems)
 
     # reading order: lines and tables by their position; paragraphs between tables

@@ -373,6 +373,13 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
     for i, row in enumerate(values):
         labels = [b for b in blocks if id(b) in block_rows and i in block_rows[id(b)] and b.cx < data_left]
         innermost = max(labels, key=lambda b: b.cx, default=None)
+        own = [b.text for b in labels if normal_label(b.text) in whole]
+        if len(own) > 1:  # two rows' labels beside one line of numbers: which row it is cannot be told
+            texts = " ".join(p.text for p in sorted(row, key=lambda p: p.x0))
+            problems.append(Problem((section_key(fmt, table_id),), "extract.unplaced_row",
+                                    f"第 {row[0].page if row else 0} 页{name}（无表格线）一行数字“{texts}”同时挨着“{own[0]}”和“{own[1]}”，"
+                                    "无法确定属于哪一行，未读取（请核实）", "warning", details={"found": texts, "labels": own}))
+            continue
         group = ""
         if innermost is not None and normal_label(innermost.text) in parents:
             group, innermost = innermost.text, None  # beside a group's label only: the row's own label is missing
