@@ -277,11 +277,9 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
     seen_headers: set[str] = set()
     kept: list[_Block] = []
     for block in blocks:
-        covers = [i for i, (top, bottom) in enumerate(row_spans)
-                  if block.top - 0.3 * block.pieces[0].size <= (top + bottom) / 2 <= block.bottom + 0.3 * block.pieces[0].size]
-        if not covers:
+        if not covering(block):
             key = normal_label(block.text)
-            if block.top and block.pieces[0].page != first_page and key in seen_headers:
+            if block.pieces[0].page != first_page and key in seen_headers:
                 continue
             seen_headers.add(key)
         kept.append(block)
@@ -292,8 +290,7 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
     block_rows: dict[int, list[int]] = {}
     headers: list[_Block] = []
     for block in blocks:
-        size = block.pieces[0].size
-        covers = [i for i, (top, bottom) in enumerate(row_spans) if block.top - 0.3 * size <= (top + bottom) / 2 <= block.bottom + 0.3 * size]
+        covers = covering(block)
         if covers:
             block_rows[id(block)] = covers
         else:
