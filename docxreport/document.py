@@ -107,6 +107,12 @@ def _section_of(para: Paragraph, fmt: Format, result: Reading) -> Section | None
     return None
 
 
+def section_heading(text: str, fmt: Format) -> Section | None:
+    """The format's section a line of text is the heading of (its title variants included), or None: for
+    readers that must find where a table's section begins before reading the document."""
+    return _section_of(Paragraph(text, "", [(text, "")]), fmt, Reading(fmt))
+
+
 # --------------------------------------------------------------------------- narrative
 
 
@@ -386,4 +392,4 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
     return _ordered(full, fmt)
 
 
-__all__ = ["Document", "Paragraph", "normalise", "read_report"]
+__all__ = ["Document", "Paragraph", "normalise", "read_report", "section_heading"]

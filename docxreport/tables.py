@@ -165,6 +165,31 @@ def _row_specs(table: Table) -> list[_RowSpec]:
     return specs
 
 
+def row_widths(fmt: Format, table_id: str) -> dict[str, int]:
+    """How many data cells each row of a national table holds, by its innermost label (normalised, label
+    variants included): for readers that rebuild a grid from text positions and must tell a blank cell from
+    a merged one."""
+    widths = {s.label: len(s.keys) for s in _row_specs(fmt.tables[table_id])}
+    for variant, label in fmt.variants["labels"].items():
+        if normal_label(label) in widths:
+            widths[normal_label(variant)] = widths[normal_label(label)]
+    return widths
+
+
+def row_labels(fmt: Format, table_id: str) -> dict[str, tuple[str, ...]]:
+    """Every label a row of a national table stands under, outermost first, by its innermost label
+    (normalised): ``1.属于国家秘密`` → ``三、本年度办理结果``, ``（三）不予公开``, ``1.属于国家秘密``. For readers
+    that rebuild merged label cells from text positions."""
+    out: dict[str, tuple[str, ...]] = {}
+    table = fmt.tables[table_id]
+    for r, line in enumerate(table.grid):
+        data = [c for c in dict.fromkeys(line) if c.is_data and c.row == r]
+        if data and data[0].col > 0:
+            labels = tuple(normal_label(c.text) for c in dict.fromkeys(line[: data[0].col]))
+            out[labels[-1]] = labels
+    return out
+
+
 def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result: Reading) -> int | Decimal | None:
     clean = text.replace(",", "").replace("，", "").strip()
     if not clean:
@@ -221,9 +246,15 @@ def _read_label_rows(table_id: str, pieces: list[FoundTable], fmt: Format, resul
         result.warn((section_key(fmt, table_id),), "format_2019", f"{name}为 2019 年格式，只读取能对应 2021 年格式的项目")
     width = max((len(s.keys) for s in specs), default=0)
     rows: list[tuple[FoundTable, Cell, list[Cell]]] = []
+    label_set = set(by_label) | set(aliases) | set(groups)
     for piece in pieces:
         for line in _slots(piece.cells):
             first_value = next((i for i, c in enumerate(line) if _is_value(c.text) and i > 0), None)
+            # a row of the format whose first values are not numbers (``无``, ``0.5万元（暂估）``, a note): its
+            # values start after its label all the same, so that each such cell is named
+            known = [i for i, c in enumerate(line[:-1]) if normal_label(c.text) in label_set]
+            if known and (first_value is None or known[-1] + 1 < first_value):
+                first_value = known[-1] + 1
             if first_value is None:
                 if len(line) == 1 and squash(line[0].text).startswith(("注", "说明")):
                     result.warn((section_key(fmt, table_id),), "note_row", f"{name}下方有注释行：“{line[0].text.strip()}”", note=line[0].text)

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import io
 import re
-import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Document, Paragraph
 from ..errors import NotAReportError
 from ..problems import Problem
-from ..tables import Cell, FoundTable
+from ..tables import TABLE_NAMES, Cell, FoundTable, classify
+from .printed import _LABEL_START, _SPACES, _cell_text, _Line, _lines, _Rect, _Table
 
 MAX_PAGES = 200
 MAX_CHARS = 1_000_000  # characters on all pages together (a 6-page report has about 3,000)
@@ -41,116 +40,9 @@ SCANNED_MESSAGE = "扫描件，没有文字层（只能读取含文字的 PDF；
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[—\-－–─]+\s*\d+\s*[—\-－–─]+|第\s*\d+\s*页(?:\s*(?:[，,/]\s*)?共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d{1,3}|"
     r"(?:[-—]\s*)?[一二三四五六七八九十]+(?:\s*[-—])?|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.IGNORECASE)  # no two \s* adjacent
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef“”‘’—…]")
-_LABEL_START = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|\d+\s*[.．、]|总计|合计)")
-_SPLIT_DIGITS = re.compile(r"^\d(?:\s+\d)+$")
 _VALUE = re.compile(r"^\s*(?:[\d.,，]+\s*)?$")  # the same as \s*[\d.,，]*\s*, without two adjacent \s*
-_SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 _DIGIT_RUNS = re.compile(r"\d+")
-
-
-@dataclass
-class _Line:
-    page: int
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-    text: str
-
-
-@dataclass
-class _Rect:
-    """A table cell as printed: its rectangle (y in document coordinates: pages stacked) and text."""
-
-    x0: float
-    top: float
-    x1: float
-    bottom: float
-    text: str
-    page: int
-    split_digits: str = ""  # the text as printed, when its digits were split by the layout
-
-
-@dataclass
-class _Table:
-    page: int
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    rects: list[_Rect] = field(default_factory=list)
-
-
-def _is_cjk(ch: str) -> bool:
-    return bool(_CJK.match(ch))
-
-
-def _join_chars(chars: list[dict[str, Any]]) -> tuple[str, bool]:
-    """The text of one printed line: characters left to right, a space only where the PDF has one or where
-    two Latin characters are a word apart; and whether digits were spread apart by the layout."""
-    out: list[str] = []
-    spread = False
-    previous: dict[str, Any] | None = None
-    for ch in sorted(chars, key=lambda c: c["x0"]):
-        text = ch["text"]
-        if previous is not None and not text.isspace() and out and not out[-1].isspace():
-            gap = ch["x0"] - previous["x1"]
-            size = max(float(ch.get("size") or 10), 1.0)
-            last = out[-1][-1]
-            if not _is_cjk(last) and not _is_cjk(text[:1]) and gap > 0.25 * size:
-                if last.isdigit() and text[:1].isdigit():
-                    spread = True
-                out.append(" ")
-        out.append(text)
-        previous = ch
-    return "".join(out), spread
-
-
-def _lines(chars: list[dict[str, Any]], page: int) -> list[_Line]:
-    """Characters grouped into printed lines (by their vertical position), top to bottom."""
-    lines: list[list[dict[str, Any]]] = []
-    for ch in sorted(chars, key=lambda c: (round(c["top"], 1), c["x0"])):
-        size = float(ch.get("size") or 10)
-        if lines and abs(lines[-1][0]["top"] - ch["top"]) <= 0.45 * size:
-            lines[-1].append(ch)
-        else:
-            lines.append([ch])
-    out = []
-    for group in lines:
-        text, _ = _join_chars(group)
-        text = _SPACES.sub(" ", text).lstrip()  # a space ending a line is kept: 7 | 条 wraps as 7 条
-        if text.strip():
-            out.append(_Line(page, min(c["x0"] for c in group), max(c["x1"] for c in group), min(c["top"] for c in group),
-                             max(c["bottom"] for c in group), statistics.median(float(c.get("size") or 10) for c in group), text))
-    return out
-
-
-def _cell_text(chars: list[dict[str, Any]]) -> tuple[str, str]:
-    """A cell's text (its printed lines joined: wrapped labels and one-character-a-line labels read whole)
-    and, when its digits were split apart by the layout, the text as printed."""
-    lines: list[list[dict[str, Any]]] = []
-    for ch in sorted(chars, key=lambda c: (round(c["top"], 1), c["x0"])):
-        if lines and abs(lines[-1][0]["top"] - ch["top"]) <= 0.45 * float(ch.get("size") or 10):
-            lines[-1].append(ch)
-        else:
-            lines.append([ch])
-    texts = []
-    spread = False
-    for group in lines:
-        text, apart = _join_chars(group)
-        spread = spread or apart
-        texts.append(_SPACES.sub(" ", text).strip())
-    text = ""
-    for piece in texts:
-        if text and piece and text[-1].isascii() and text[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
-            text += " "
-        text += piece
-    if _SPLIT_DIGITS.match(text) and (spread or " " in text):
-        return text.replace(" ", ""), text
-    return text, ""
 
 
 def _inside(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -256,6 +148,35 @@ def _join(first: _Table, second: _Table) -> None:
             merged.add(id(b))
     first.rects.extend(r for r in rects if id(r) not in merged)
     first.bottom = max(r.bottom for r in first.rects)
+
+
+def _national(table: _Table) -> str | None:
+    """Which national table a ruled table is, by its labels (cached on the table)."""
+    if table.national is None:
+        from ..format import load_format
+
+        table.national = classify(FoundTable(0, [Cell(0, 0, 1, 1, r.text) for r in table.rects]), load_format()) or ""
+    return table.national or None
+
+
+def _missing_tables(tables: list[_Table]) -> list[str]:
+    """The national tables not found ruled and complete: absent, or found with less than half the format's
+    data cells (a frame with no inner lines is one cell holding the whole table)."""
+    from ..format import load_format
+
+    fmt = load_format()
+    values: dict[str, int] = {}
+    for t in tables:
+        national = _national(t)
+        if national:
+            values[national] = values.get(national, 0) + sum(1 for r in t.rects if _VALUE.match(r.text))
+    return [tid for tid in TABLE_NAMES if values.get(tid, 0) < len(fmt.tables[tid].data_cells) / 2]
+
+
+def _from(line: _Line, broken: list[_Table], rebuilt: dict[str, _Table]) -> bool:
+    """Whether a line taken out of an incomplete ruled table belongs to a table that was rebuilt (its text is
+    in the rebuilt table) rather than to one left as it was."""
+    return any(t.page == line.page and t.x0 - 1 <= line.x0 and line.x1 <= t.x1 + 1 and _national(t) in rebuilt for t in broken)
 
 
 # --------------------------------------------------------------------------- paragraphs
@@ -369,7 +290,7 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
                 box = t.bbox
                 inside = [c for c in chars if _inside(c, box)]
                 in_tables.update(id(c) for c in inside)
-                table = _Table(number, box[0], box[2], box[1] + offset, box[3] + offset)
+                table = _Table(number, box[0], box[2], box[1] + offset, box[3] + offset, chars=inside)
                 for cell in t.cells:
                     text, printed = _cell_text([c for c in inside if _inside(c, cell)])
                     table.rects.append(_Rect(cell[0], cell[1] + offset, cell[2], cell[3] + offset, text, number, printed))
@@ -423,6 +344,26 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
                     continue
             tables.append(t)
 
+    # national tables printed without (complete) ruling lines: rebuilt from the text positions
+    missing = _missing_tables(tables)
+    if missing:
+        from ..format import load_format
+        from .unruled import rebuild
+
+        fmt = load_format()
+        broken = [t for t in tables if _national(t) in missing]
+        loose = [line for t in broken for line in _lines(t.chars, t.page)]
+        for line in loose:
+            line.top += page_offsets[line.page - 1]
+            line.bottom += page_offsets[line.page - 1]
+        candidates = sorted(kept_lines + loose, key=lambda l: (l.top, l.x0))
+        rebuilt, used, found_problems = rebuild(candidates, missing, fmt)
+        if rebuilt:
+            tables = [t for t in tables if _national(t) not in rebuilt] + list(rebuilt.values())
+            own = {id(l) for l in kept_lines}
+            kept_lines = [l for l in candidates if id(l) not in used and (id(l) in own or not _from(l, broken, rebuilt))]
+            problems.extend(found_problems)
+
     # reading order: lines and tables by their position; paragraphs between tables
     left, right = _margins(kept_lines)
     items: list[Paragraph | FoundTable] = []
@@ -436,6 +377,9 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         items.extend(_paragraphs(pending, left, right, max(widths or [0])))
         pending = []
         table_no = sum(1 for i in items if isinstance(i, FoundTable)) + 1
+        if item.cells is not None:  # rebuilt from text positions
+            items.append(FoundTable(table_no, item.cells, item.address))
+            continue
         cells = _grid(item.rects)
         found = FoundTable(table_no, [c for c, _ in cells])
         for cell, rect in cells:
