@@ -190,10 +190,23 @@ def row_labels(fmt: Format, table_id: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
+#: Cells that print "nothing here" with a mark (each read as 0 with a warning of its own): hyphens, dashes,
+#: a slash, in their half- and full-width forms, alone or doubled.
+_DASHES = frozenset({"-", "--", "－", "－－", "–", "—", "——", "―", "/", "／"})
+#: Cells that say "none" in words.
+_NONE_WORDS = frozenset({"无", "没有", "暂无"})
+
+
 def _parse_value(text: str, path: tuple[str, ...], where: str, fee: bool, result: Reading) -> int | Decimal | None:
     clean = text.replace(",", "").replace("，", "").strip()
     if not clean:
         result.warn(path, "blank_cell", f"{where}为空白，按 0 读取（请核实）", cell=where)
+        return 0
+    if clean in _DASHES:  # 没有此项 as printed: kept apart from a blank cell and from 无 by its rule and wording
+        result.warn(path, "dash_cell", f"{where}为“{clean}”，按 0 读取（请核实）", cell=where, found=clean)
+        return 0
+    if clean in _NONE_WORDS:
+        result.warn(path, "none_cell", f"{where}写作“{clean}”，按 0 读取（请核实）", cell=where, found=clean)
         return 0
     match = split_number(clean)
     if not match:

@@ -856,3 +856,25 @@ def test_signature_takes_only_a_line_that_names_the_organ() -> None:
     assert got["other"] == data["other"]  # the short last line is text, not a signature
     got, _ = read(data)  # with the organ line: taken off, the text kept
     assert got["other"] == data["other"] and got["date"] == data["date"]
+
+
+def test_blank_dash_slash_none_and_zero_cells_are_kept_apart() -> None:
+    """Each reads as 0; each mark but 0 is a warning of its own naming the cell (issue 15)."""
+    document = Document(io.BytesIO(docxreport.render(SOURCE)))  # type: ignore[arg-type]
+    row = document.tables[1].rows[3]  # 一、本年新收政府信息公开申请数量: three label cells, then the values
+    marks = {"natural": "-", "business": "—", "research": "／", "nonprofit": "无", "legal": "0", "other_org": ""}
+    for cell, text in zip(row.cells[3:9], marks.values()):
+        runs = [r for p in cell.paragraphs for r in p.runs]
+        for run in runs:
+            run.text = ""
+        runs[0].text = text
+    out = io.BytesIO()
+    document.save(out)
+    data, problems = extract(io.BytesIO(out.getvalue()))
+    assert {k: data["requests"]["received"][k] for k in marks} == dict.fromkeys(marks, 0)
+    by_column = {p.path[-1]: p for p in problems if p.path[:2] == ("requests", "received") and p.path[-1] in marks}
+    assert {k: p.rule for k, p in by_column.items()} == {
+        "natural": "extract.dash_cell", "business": "extract.dash_cell", "research": "extract.dash_cell",
+        "nonprofit": "extract.none_cell", "other_org": "extract.blank_cell"}
+    assert all(p.severity == "warning" and "表三" in p.message and "按 0 读取" in p.message for p in by_column.values())
+    assert "“—”" in by_column["business"].message and "“无”" in by_column["nonprofit"].message

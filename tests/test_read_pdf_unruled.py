@@ -71,9 +71,9 @@ def put(cell: Any, text: str) -> None:
 
 
 def with_texts(docx: bytes) -> bytes:
-    """Table 二's fee cell ``无``, table 三's first 自然人 cell ``无`` and a blank cell (table 三, （一）予以公开, 科研机构)."""
+    """Table 二's fee cell ``见说明``, table 三's first 自然人 cell ``无`` and a blank cell (table 三, （一）予以公开, 科研机构)."""
     document = open_docx(io.BytesIO(docx))
-    put(document.tables[0].rows[13].cells[1], "无")
+    put(document.tables[0].rows[13].cells[1], "见说明")
     put(document.tables[1].rows[3].cells[3], "无")
     put(document.tables[1].rows[5].cells[5], "")
     out = io.BytesIO()
@@ -199,17 +199,17 @@ def test_text_in_a_value_cell_is_named_by_table_and_cell(printed: dict[str, Any]
     got, problems = docxreport.extract(docx if kind == "docx" else pdf)
     found = {p.path: p for p in problems}
     fee = found[("proactive", "fees")]
-    assert fee.severity == "error" and fee.rule == "extract.not_a_number" and "“无”不是数字" in fee.message
+    assert fee.severity == "error" and fee.rule == "extract.not_a_number" and "“见说明”不是数字" in fee.message
     assert fee.message.startswith("表二")
     natural = found[("requests", "received", "natural")]
-    assert natural.rule == "extract.not_a_number" and natural.message.startswith("表三")
+    assert natural.severity == "warning" and natural.rule == "extract.none_cell" and natural.message.startswith("表三")
     blank = found[("requests", "outcomes", "disclosed", "research")]
     assert blank.severity == "warning" and blank.rule == "extract.blank_cell"
-    assert "fees" not in got["proactive"] and "natural" not in got["requests"]["received"]
+    assert "fees" not in got["proactive"] and got["requests"]["received"]["natural"] == 0
     assert got["requests"]["outcomes"]["disclosed"]["research"] == 0
     assert got["requests"]["received"]["business"] == 6  # the rest of the row still read, each in its column
     if kind == "texts-none":  # no grid position to give: the row and column labels name the cell
-        assert fee.message == "表二（第 3 页，无表格线）“行政事业性收费”一行“本年收费金额（单位：万元）”列“无”不是数字"
+        assert fee.message == "表二（第 3 页，无表格线）“行政事业性收费”一行“本年收费金额（单位：万元）”列“见说明”不是数字"
         assert natural.message.startswith("表三（第 4 页，无表格线）“一、本年新收政府信息公开申请数量”一行“自然人”列")
         assert "“（一）予以公开”一行“科研机构”列为空白" in blank.message
     else:
