@@ -19,6 +19,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from ..format import CellSpec, Table
+from ..report import blocks
 from ..report.blocks import Run
 from ..tables import Cell
 
@@ -97,7 +98,7 @@ class Layout:
 
     line_twips: int = 579  # fixed 28.95 pt: 22 lines in the 225 mm text block
     body_half_points: int = 32  # 3号 16 pt
-    title_half_points: int = 44  # 2号 22 pt
+    title_half_points: int = blocks.TITLE_HALF_POINTS  # 2号 22 pt
     table_half_points: int = 21  # 五号 10.5 pt
     page_number_half_points: int = 28  # 4号 14 pt
     # GB/T 9704 asks for 28 characters of 16 pt per line in a 156 mm text block: 15.8 pt each. Word's usual
@@ -106,18 +107,23 @@ class Layout:
     # are condensed by whole twips (w:spacing -5: 15.75 pt a character), which Word, WPS and LibreOffice all
     # apply the same way: 28 characters per line everywhere. None: no condensing, 27 characters per line.
     chars_per_line: int | None = 28
-    page_width: int = 11906
+    page_width: int = blocks.PAGE_WIDTH_TWIPS
     page_height: int = 16838
     margin_top: int = 2098  # 37 mm
     margin_bottom: int = 1984  # 35 mm
-    margin_left: int = 1588  # 28 mm
-    margin_right: int = 1474  # 26 mm
+    margin_left: int = blocks.MARGIN_LEFT_TWIPS  # 28 mm
+    margin_right: int = blocks.MARGIN_RIGHT_TWIPS  # 26 mm
     footer_distance: int = 1304  # page number 7 mm below the text block
     heading3_bold: bool = False
 
     @property
     def text_width(self) -> int:
         return self.page_width - self.margin_left - self.margin_right
+
+    @property
+    def title_chars(self) -> float:
+        """Title characters (22 pt ideographs) a line of the text block holds: where title lines break."""
+        return blocks.title_chars(self.text_width, self.title_half_points)
 
     @property
     def char_spacing(self) -> int:

@@ -168,7 +168,8 @@ def report_element(data: Mapping[str, Any], fmt: Format | None = None) -> etree.
     for i, line in enumerate(title_lines(full, fmt)):
         if i:
             etree.SubElement(h1, "br")
-        etree.SubElement(h1, "span", {"class": "line"}).text = line
+        # broken where the .docx breaks it: a line too long for the page at sensible points, never in a word
+        _append_text(etree.SubElement(h1, "span", {"class": "line"}), "\n".join(blocks.break_title(line)))
     _narrative(article, list(blocks.paragraphs(full.get("preamble", []), fmt.heading_numbering)))
     for section in fmt.sections:
         etree.SubElement(article, "h2").text = section.heading
