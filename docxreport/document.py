@@ -251,8 +251,9 @@ def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_titl
         end = next((i for i, p in enumerate(content[:_TITLE_PARAGRAPHS])
                     if _title_end(p.text) or _title_end("".join(q.text.strip() for q in content[: i + 1]))), None)
         lines = content[: end + 1] if end is not None else content[:1]
-    # the printed lines (a long title line is broken by line breaks, or read as several paragraphs) …
-    printed = [t.strip() for p in lines for t in p.text.split("\n") if t.strip()]
+    # the printed lines: a long title line is broken by line breaks (.docx), read as several paragraphs (web
+    # page) or as one (a PDF reader cannot tell a wide centred line from a wrapped one), so break them again …
+    printed = blocks.printed_title([p.text for p in lines])
     joined = "".join(printed)
     match = _title_end(joined)
     if not match and _title_end(properties_title or ""):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+import math
 from typing import Any
 
 
@@ -219,7 +220,8 @@ def _title_cuts(line: str, weak: bool = False) -> list[int]:
 def _balanced_lines(text: str, cuts: Sequence[int], max_chars: float) -> list[str] | None:
     """``text`` cut at some of ``cuts`` into as few lines of at most ``max_chars`` title characters as
     possible, the longest line as short as possible (the earlier cut on a tie); None when no choice fits.
-    Linear in the text for the widths, quadratic in the cuts per line (a table of the best cover of each prefix)."""
+    A table of the best cover of each prefix by k lines: the widths from prefix sums, each line end looking back
+    only as far as a line reaches, so a 200-character line with a cut after every character stays fast."""
     bounds = [0, *cuts, len(text)]
     wide = [ord(ch) >= 0x2E80 for ch in text]
     advance = [0.0]
@@ -234,32 +236,43 @@ def _balanced_lines(text: str, cuts: Sequence[int], max_chars: float) -> list[st
 
     if any(width(a, b) > max_chars for a, b in zip(bounds, bounds[1:])):
         return None  # a part between two cuts is longer than a line
+    # best[j]: (lines, longest line) of the best cover of text[:bounds[j]]; on an optimal cover every prefix
+    # ending at a cut is covered in the fewest lines, and then with the shortest longest line, so one pass does
     n = len(bounds)
-    best: list[float | None] = [0.0] + [None] * (n - 1)  # longest line of the best cover of text[:bounds[j]]
-    back: list[list[int]] = []
-    for _ in range(min(n - 1, _TITLE_LINES_MAX)):
-        step: list[float | None] = [None] * n
-        came = [0] * n
-        for j in range(1, n):
-            for i in range(j):
-                if best[i] is None:
-                    continue
-                w = width(bounds[i], bounds[j])
-                if w > max_chars:
-                    continue
-                score = max(best[i], w)  # type: ignore[type-var]
-                if step[j] is None or score < step[j]:  # type: ignore[operator]
-                    step[j], came[j] = score, i
-        back.append(came)
-        best = step
-        if best[n - 1] is not None:
-            lines, j = [], n - 1
-            for came in reversed(back):
-                i = came[j]
-                lines.append(text[bounds[i]:bounds[j]])
-                j = i
-            return lines[::-1]
-    return None
+    best: list[tuple[int, float]] = [(0, 0.0)] + [(n, math.inf)] * (n - 1)
+    came = [0] * n
+    for j in range(1, n):
+        for i in range(j - 1, -1, -1):  # lines ending at bounds[j], shortest first: stop at the first too long
+            w = width(bounds[i], bounds[j])
+            if w > max_chars:
+                break
+            score = (best[i][0] + 1, max(best[i][1], w))
+            if score <= best[j]:  # on a tie, the earlier cut
+                best[j], came[j] = score, i
+    if best[-1][0] > _TITLE_LINES_MAX:
+        return None
+    lines, j = [], n - 1
+    while j:
+        i = came[j]
+        lines.append(text[bounds[i]:bounds[j]])
+        j = i
+    return lines[::-1]
+
+
+def _fewest_lines(text: str, cuts: Sequence[int], max_chars: float) -> int:
+    """How many lines :func:`_balanced_lines` would need (greedy: each line as long as it can be); a large
+    number when no choice fits."""
+    bounds = [*cuts, len(text)]
+    lines, start, last = 1, 0, 0
+    for b in bounds:
+        if advance_width(text[start:b], 0) > max_chars:
+            if last == start:
+                return len(text) + 1
+            lines, start = lines + 1, last
+            if advance_width(text[start:b], 0) > max_chars:
+                return len(text) + 1
+        last = b
+    return lines
 
 
 def break_title(line: str, max_chars: float | None = None) -> list[str]:
@@ -278,8 +291,11 @@ def break_title(line: str, max_chars: float | None = None) -> list[str]:
             printed.append(part)
         else:
             strong = _balanced_lines(part, _title_cuts(part), limit)
-            weak = _balanced_lines(part, _title_cuts(part, weak=True), limit)
-            printed.extend(strong if strong and (not weak or len(strong) <= len(weak)) else weak or [part])
+            weak_cuts = _title_cuts(part, weak=True)
+            if strong and (len(weak_cuts) == len(_title_cuts(part)) or _fewest_lines(part, weak_cuts, limit) >= len(strong)):
+                printed.extend(strong)
+            else:
+                printed.extend(_balanced_lines(part, weak_cuts, limit) or strong or [part])
     return printed
 
 
