@@ -46,6 +46,7 @@ body { margin: 0; }
 .docxreport-report h1 { font-family: var(--title); font-size: 22pt; line-height: 28.95pt; font-weight: normal;
   text-align: center; margin: 0 0 28.95pt; }
 .docxreport-report h1 .line { display: block; }
+.docxreport-report h1 > br { display: none; }
 .docxreport-report h2 { font-family: var(--h1); font-size: 16pt; font-weight: normal; margin: 0; text-indent: 2em; }
 .docxreport-report h3 { font-family: var(--h2); font-size: 16pt; font-weight: normal; margin: 0; text-indent: 2em; }
 .docxreport-report h4, .docxreport-report h5 { font-family: var(--body); font-size: 16pt; font-weight: normal; margin: 0;
