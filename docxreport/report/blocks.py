@@ -304,16 +304,24 @@ def printed_title(lines: Sequence[str], max_chars: float | None = None) -> list[
     return [p for line in lines for p in break_title(line, max_chars)]
 
 
+def _starts_title_tail(line: str) -> bool:
+    """Whether a printed line starts where a title's own words start (关于, a year, 政府信息公开), not an organ's part."""
+    return line.startswith(_TITLE_BREAKS_BEFORE + _TITLE_WEAK_BREAKS_BEFORE) or (
+        len(line) > 4 and line[:4].isascii() and line[:4].isdigit() and line[4] == "年")
+
+
 def join_title(printed: Sequence[str], max_chars: float | None = None) -> list[str]:
-    """The title lines that print as ``printed``: neighbouring printed lines are one title line when
-    :func:`break_title` breaks their join exactly into them (the longest such run from each line on). What a
-    reader gives for a title it finds as printed lines, and so the form in which any title reads back
-    (``join_title(printed_title(lines))``)."""
+    """The title lines that print as ``printed``: neighbouring printed lines are one title line when the later
+    one continues an organ's name (it does not start with 关于, a year or 政府信息公开: a title written as organ
+    and ``2024年…`` stays two lines) and :func:`break_title` breaks their join exactly into them (the longest
+    such run from each line on). What a reader gives for a title it finds as printed lines, and so the form
+    in which any title reads back (``join_title(printed_title(lines))``)."""
     out: list[str] = []
     i = 0
     while i < len(printed):
         j = i + 1
-        while j < len(printed) and j - i < _TITLE_LINES_MAX and break_title("".join(printed[i:j + 1]), max_chars) == list(printed[i:j + 1]):
+        while j < len(printed) and j - i < _TITLE_LINES_MAX and not _starts_title_tail(printed[j]) \
+                and break_title("".join(printed[i:j + 1]), max_chars) == list(printed[i:j + 1]):
             j += 1
         out.append("".join(printed[i:j]))
         i = j

@@ -86,7 +86,9 @@ def _blocks(items: Any, fmt: Format, level: int, path: tuple[PathPart, ...], pro
 def _title_as_printed(out: dict[str, Any], fmt: Format, problems: list[Problem]) -> None:
     """The title as its printed lines read back: a line too long for the page prints broken
     (:func:`blocks.break_title`), and a reader joins printed lines into title lines where the layout could have
-    broken them (:func:`blocks.join_title`); a title that prints exactly as the default one reads back as it."""
+    broken an organ's name (:func:`blocks.join_title`); a title that prints exactly as the default one reads
+    back as it. Only the grouping into lines changes, which the printed page does not show, so only a line
+    break inside a title line (which prints as a new line) is warned about."""
     title, organ, year = out.get("title"), out.get("organ"), out.get("year")
     lines = [title] if isinstance(title, str) else title
     if not isinstance(lines, list) or not all(isinstance(t, str) for t in lines) or not isinstance(organ, str) \
@@ -95,7 +97,7 @@ def _title_as_printed(out: dict[str, Any], fmt: Format, problems: list[Problem])
     printed = blocks.printed_title(lines)
     default = [line.format(organ=organ, year=year) for line in fmt.title_lines]
     back = default if printed == blocks.printed_title(default) else blocks.join_title(printed)
-    if back != [t.strip() for t in lines]:
+    if "".join(back) != "".join(t.strip() for t in lines):  # a line break of the text's own became a new line
         problems.append(Problem(("title",), "text.read_back",
                                 f"标题按版面分行印出，读回为{len(back)}行：" + "／".join(t[:30] for t in back), "warning"))
     if back != lines:
