@@ -34,6 +34,8 @@ _TITLE_TAIL = "政府信息公开工作年度报告"
 _STOPS = "。：:"
 #: a report has three tables (some split in pieces); a document with more is not read
 TABLES_MAX = 200
+#: the title is found among this many paragraphs at the start (a long organ name prints as several lines)
+_TITLE_PARAGRAPHS = 12
 #: texts longer than this are never a title, section heading or date line: no pattern ever sees more
 _LINE_MAX = 400
 
@@ -251,11 +253,14 @@ def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_titl
     styled = [p for p in content if p.style == "Title"]
     if styled:
         lines = styled
-    else:
-        end = next((i for i, p in enumerate(content[:4]) if _title_end(p.text)), None)
+    else:  # the title ends at the first paragraph ending in the title's tail, alone or joined to those before it
+        end = next((i for i, p in enumerate(content[:_TITLE_PARAGRAPHS])
+                    if _title_end(p.text) or _title_end("".join(q.text.strip() for q in content[: i + 1]))), None)
         lines = content[: end + 1] if end is not None else content[:1]
-    texts = [p.text.strip() for p in lines]
-    joined = "".join(texts)
+    # the printed lines: a long title line is broken by line breaks (.docx), read as several paragraphs (web
+    # page) or as one (a PDF reader cannot tell a wide centred line from a wrapped one), so break them again …
+    printed = blocks.printed_title([p.text for p in lines])
+    joined = "".join(printed)
     match = _title_end(joined)
     if not match and _title_end(properties_title or ""):
         joined = properties_title
@@ -267,8 +272,8 @@ def _title(paras: list[Paragraph], fmt: Format, result: Reading, properties_titl
         result.error(("year",), "title", f"标题“{joined[:40]}”中没有找到“某年政府信息公开工作年度报告”，无法确定机关名称和年度")
     if "organ" in result.data:
         default = [line.format(organ=result.data["organ"], year=result.data["year"]) for line in fmt.title_lines]
-        if texts != default:
-            result.data["title"] = texts
+        if printed != blocks.printed_title(default):  # … joined into title lines where the layout broke them
+            result.data["title"] = blocks.join_title(printed)
     if not lines:
         return paras
     last = next(i for i, p in enumerate(paras) if p is lines[-1])  # by identity: titles may repeat a line

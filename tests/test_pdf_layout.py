@@ -148,6 +148,17 @@ def _generated(n: int) -> list[dict]:
     return found
 
 
+#: 37 characters (issue 13: such a name broke mid-word in the title, 某某分/局)
+LONG_ORGAN = "某某省某某自治州某某县市场监督管理局某某经济技术开发区分局食品安全监测中心"
+
+
+def _long_organ() -> dict:
+    data = docxreport.load(ROOT / "examples" / "county-bureau-2024.json")
+    data.pop("title")
+    data["organ"] = LONG_ORGAN
+    return data
+
+
 # --------------------------------------------------------------------------- conversion
 
 # Characters whose regional forms differ (Japanese 直 and 骨 are drawn differently from the Chinese ones).
@@ -177,6 +188,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict 
     items: dict[str, tuple[dict | None, Path]] = {}
     for path in EXAMPLES:
         items[path.stem] = (docxreport.load(path), folder / f"{path.stem}.docx")
+    items["long-organ"] = (_long_organ(), folder / "long-organ.docx")
     for i, data in enumerate(_generated(GENERATED)):
         items[f"generated-{i:03d}"] = (data, folder / f"generated-{i:03d}.docx")
     for name, (data, docx) in items.items():
@@ -334,8 +346,9 @@ def _page_words(pdf: Path) -> list[list[tuple[float, float, float, str]]]:
 
 def _groups() -> list[tuple[str, tuple[float, float], list[tuple[str, tuple[float, float]]]]]:
     """Each label the layout keeps on one page, with its column span in points and the labels of its rows:
-    table 二's sub-headers with the row below, table 三's groups of at most KEEP_GROUP_ROWS rows."""
-    from docxreport.docx.ooxml import KEEP_GROUP_ROWS
+    table 二's sub-headers with the row below, table 三's groups of at most KEEP_GROUP_ROWS rows, and each piece
+    of its outer label 三、本年度办理结果 (ooxml.label_pieces) with the rows of that piece."""
+    from docxreport.docx.ooxml import KEEP_GROUP_ROWS, label_pieces
 
     found = []
     for table in FMT.tables.values():
@@ -343,9 +356,13 @@ def _groups() -> list[tuple[str, tuple[float, float], list[tuple[str, tuple[floa
         for width in table.column_widths:
             edges.append(edges[-1] + width / 20)
         span = lambda c: (edges[c.col], edges[c.right])  # noqa: E731
+        pieces = label_pieces(table)
         for cell in table.cells:
             if cell.is_data or cell.row < table.header_rows:
                 continue
+            for start, end in pieces.get(cell, []):  # a long label (三、本年度办理结果): each piece with its rows
+                labels = [(c.text, span(c)) for c in table.cells if not c.is_data and start <= c.row < end and c.col > cell.col]
+                found.append((cell.text, span(cell), labels))
             if 1 < cell.rowspan <= KEEP_GROUP_ROWS:
                 rows = range(cell.row, cell.row + cell.rowspan)
             elif cell.colspan == table.grid_columns and cell.row + 1 < len(table.grid):
@@ -361,6 +378,7 @@ def test_no_label_is_cut_or_stranded_at_a_page_break(converted: dict) -> None:
     """Every group label prints whole on one page, read down its column, with its rows' labels there."""
     groups = _groups()
     assert any("第二十条" in label for label, _, _ in groups) and any("不予处理" in label for label, _, _ in groups)
+    assert [label for label, _, _ in groups].count("三、本年度办理结果") == 2  # its two pieces
     bad = {}
     for name, _, pdf in _reports(converted):
         pages = _page_words(pdf)
@@ -389,6 +407,58 @@ def test_title_lines_are_one_line_pitch_apart(converted: dict, example: str) -> 
     assert len(tops) >= 2
     gaps = [b - a for a, b in zip(tops, tops[1:])]
     assert all(abs(g - 28.95) < 1.5 for g in gaps), gaps
+
+
+def test_the_outer_label_of_table_three_prints_on_every_page_its_rows_do(converted: dict) -> None:
+    """三、本年度办理结果 spans 22 rows of a table taller than a page: every page holding any of those rows
+    shows the label in the first column (issue 13: the rows on the second page had an empty first column)."""
+    table = FMT.tables["table3"]
+    label = next(c for c in table.cells if c.text == "三、本年度办理结果")
+    edges = [1588 / 20]
+    for width in table.column_widths:
+        edges.append(edges[-1] + width / 20)
+    rows = [c for c in table.cells if not c.is_data and label.row <= c.row < label.row + label.rowspan and c.col > label.col]
+    pages_seen = 0
+    for name, _, pdf in _reports(converted):
+        for words in _page_words(pdf):
+            if "申请人情况" not in _column_text(words, edges[3], edges[-1]):
+                continue  # no part of table 三 on this page
+            held = [c.text for c in rows if c.text in _column_text(words, edges[c.col], edges[c.right])]
+            if held:
+                pages_seen += 1
+                assert label.text in _column_text(words, edges[0], edges[1]), (name, held[:2])
+    assert pages_seen > 2 * len(EXAMPLES)  # table 三 crosses a page in every report
+
+
+def test_long_title_lines_break_between_the_organs_parts_centred_and_read_back(converted: dict) -> None:
+    """Every title prints as break_title gives it (a 37-character organ in two lines, each ending where a part
+    of the name ends), each line centred on the text block, one line pitch apart; the PDF reads back to the
+    same organ and title."""
+    from docxreport.document import normalise
+    from docxreport.report.blocks import printed_title
+
+    centre = (1588 + 11906 - 1474) / 40
+    broken = []
+    for name, data, pdf_path in _reports(converted):
+        title = data.get("title") or [line.format(organ=data["organ"], year=data["year"]) for line in FMT.title_lines]
+        with pdfplumber.open(pdf_path, pages=[1]) as pdf:
+            page = pdf.pages[0]
+            rows = [[c for c in page.chars if round(c["top"]) == top and abs(c["size"] - 22) < 0.6] for top, _ in _lines(page, 22)]
+        rows = [sorted(row, key=lambda c: c["x0"]) for row in rows]
+        assert ["".join(c["text"] for c in row) for row in rows] == printed_title(title), name
+        for row in rows:
+            assert abs((row[0]["x0"] + row[-1]["x1"]) / 2 - centre) < 1.5, name
+        tops = [row[0]["top"] for row in rows]
+        assert all(abs(b - a - 28.95) < 1.5 for a, b in zip(tops, tops[1:])), (name, tops)
+        if len(rows) > len(title):
+            broken.append((name, data, pdf_path))
+    long_lines = printed_title([LONG_ORGAN])
+    assert long_lines == ["某某省某某自治州某某县市场监督管理局", "某某经济技术开发区分局食品安全监测中心"]
+    assert "long-organ" in [name for name, _, _ in broken] and len(broken) > 5
+    for name, data, pdf_path in broken[:8]:
+        got, problems = docxreport.extract(pdf_path)
+        want = normalise(data)
+        assert (got["organ"], got.get("title")) == (want["organ"], want.get("title")), name
 
 
 def test_headings_after_a_table_stand_clear_of_its_border(converted: dict) -> None:

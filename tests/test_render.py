@@ -16,7 +16,7 @@ import docxreport
 from docxreport.report import rules
 from docxreport.report.blocks import chinese_numeral
 from docxreport.format import load_format
-from docxreport.docx.ooxml import read_grid
+from docxreport.docx.ooxml import label_pieces, read_grid
 from docxreport.tables import format_fee
 from docxreport.docx.template import TEMPLATE_FILE, build_template
 from docxreport.docx.templatecompare import same_structure
@@ -78,6 +78,10 @@ def test_every_table_grid_equals_the_reference_with_data_values(name: str) -> No
                 text = value_text(full, cell["key"]) if cell["kind"] == "data" else cell["text"]
                 expected.append((r, c, cell["rowspan"], cell["colspan"], text))
                 c += cell["colspan"]
+        # a label longer than a page prints in pieces, each repeating its text (test_long_label_prints_in_pieces)
+        pieces = {(cell.row, cell.col): p for cell, p in label_pieces(load_format().tables[ref["id"]]).items()}
+        expected = sorted(piece for e in expected
+                          for piece in ([(a, e[1], b - a, e[3], e[4]) for a, b in pieces[e[:2]]] if e[:2] in pieces else [e]))
         assert [(g.row, g.col, g.rowspan, g.colspan, g.text) for g in got] == expected, ref["id"]
         assert len(table._tbl.findall(qn("w:tblGrid") + "/" + qn("w:gridCol"))) == ref["grid_columns"]
 
@@ -100,6 +104,23 @@ def test_table_rows_repeat_headers_and_never_split(county) -> None:
         assert headers == [i < spec.header_rows for i in range(len(rows))]
         widths = [int(g.get(qn("w:w"))) for g in table._tbl.iter(qn("w:gridCol"))]
         assert abs(sum(widths) - 8844) <= 10  # the 156 mm text block
+
+
+def test_long_label_prints_in_pieces_each_kept_on_one_page(county) -> None:
+    """Table 三 is taller than a page; its outer label 三、本年度办理结果 (22 rows) prints as two merged cells,
+    both with the label's text, split before （六）其他处理, each kept with its rows (keep-with-next on every
+    row but a piece's last); the format's other merged labels stay whole."""
+    _, doc = county
+    fmt = load_format()
+    pieces = {cell.text: p for spec in fmt.tables.values() for cell, p in label_pieces(spec).items()}
+    assert pieces == {"三、本年度办理结果": [(5, 23), (23, 27)]}
+    three = doc.tables[1]._tbl
+    labels = [(c.row, c.col, c.rowspan) for c in read_grid(three) if c.text == "三、本年度办理结果"]
+    assert labels == [(5, 0, 18), (23, 0, 4)]
+    assert next(c for c in read_grid(three) if c.text == "（六）其他处理").row == 23
+    rows = three.findall(qn("w:tr"))
+    kept = [all(p.find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None for p in tr.iter(qn("w:p"))) for tr in rows]
+    assert [r for r, keep in enumerate(kept) if keep] == [0, 1, 2, *range(5, 22), 23, 24, 25]
 
 
 def test_table_cells_are_centred_in_table_text_style(county) -> None:

@@ -19,6 +19,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from ..format import CellSpec, Table
+from ..report import blocks
 from ..report.blocks import Run
 from ..tables import Cell
 
@@ -97,7 +98,7 @@ class Layout:
 
     line_twips: int = 579  # fixed 28.95 pt: 22 lines in the 225 mm text block
     body_half_points: int = 32  # 3号 16 pt
-    title_half_points: int = 44  # 2号 22 pt
+    title_half_points: int = blocks.TITLE_HALF_POINTS  # 2号 22 pt
     table_half_points: int = 21  # 五号 10.5 pt
     page_number_half_points: int = 28  # 4号 14 pt
     # GB/T 9704 asks for 28 characters of 16 pt per line in a 156 mm text block: 15.8 pt each. Word's usual
@@ -106,18 +107,23 @@ class Layout:
     # are condensed by whole twips (w:spacing -5: 15.75 pt a character), which Word, WPS and LibreOffice all
     # apply the same way: 28 characters per line everywhere. None: no condensing, 27 characters per line.
     chars_per_line: int | None = 28
-    page_width: int = 11906
+    page_width: int = blocks.PAGE_WIDTH_TWIPS
     page_height: int = 16838
     margin_top: int = 2098  # 37 mm
     margin_bottom: int = 1984  # 35 mm
-    margin_left: int = 1588  # 28 mm
-    margin_right: int = 1474  # 26 mm
+    margin_left: int = blocks.MARGIN_LEFT_TWIPS  # 28 mm
+    margin_right: int = blocks.MARGIN_RIGHT_TWIPS  # 26 mm
     footer_distance: int = 1304  # page number 7 mm below the text block
     heading3_bold: bool = False
 
     @property
     def text_width(self) -> int:
         return self.page_width - self.margin_left - self.margin_right
+
+    @property
+    def title_chars(self) -> float:
+        """Title characters (22 pt ideographs) a line of the text block holds: where title lines break."""
+        return blocks.title_chars(self.text_width, self.title_half_points)
 
     @property
     def char_spacing(self) -> int:
@@ -413,6 +419,7 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         el("w:tblLook", {"w:val": "0000", "w:firstRow": 0, "w:lastRow": 0, "w:firstColumn": 0, "w:lastColumn": 0, "w:noHBand": 1, "w:noVBand": 1}),
     ), el("w:tblGrid", None, *(el("w:gridCol", {"w:w": w}) for w in widths)))
     keep = kept_with_next(spec)
+    restarts = {(start, cell.col) for cell, pieces in label_pieces(spec).items() for start, _ in pieces}
     for r, line in enumerate(spec.grid):
         trpr = el("w:trPr", None, el("w:cantSplit"), el("w:trHeight", {"w:val": row_height, "w:hRule": "atLeast"}))
         if r < spec.header_rows:
@@ -421,21 +428,43 @@ def table(spec: Table, text_of: Callable[[CellSpec], str], *, style: str = "Tabl
         c = 0
         while c < spec.grid_columns:
             cell = line[c]
-            tr.append(_cell(cell, r, widths, text_of, style, r in keep))
+            tr.append(_cell(cell, r, widths, text_of, style, r in keep, r == cell.row or (r, cell.col) in restarts))
             c = cell.right
         tbl.append(tr)
     return tbl
 
 
-#: A merged label spanning more rows than this is not held on one page (it could not be: table 三's
-#: 三、本年度办理结果 spans nearly the whole table); smaller groups are.
+#: A merged label spanning more rows than this is not held on one page as one cell (table 三's
+#: 三、本年度办理结果 spans 22 rows; the table is taller than a page); smaller groups are.
 KEEP_GROUP_ROWS = 10
+
+
+def label_pieces(spec: Table) -> dict[CellSpec, list[tuple[int, int]]]:
+    """The pieces (first row, row after the last) in which a merged label of more than :data:`KEEP_GROUP_ROWS`
+    rows is printed, each piece a merged cell of its own repeating the label's text, kept on one page.
+
+    Table 三 (28 rows) is taller than a page body (measured in LibreOffice: 655 pt against 638 pt), so it
+    always breaks, and a break inside the one merged cell of 三、本年度办理结果 left the rows on the next page
+    with an empty first column. The label is split before its last group of several rows (（六）其他处理): the
+    first piece, with the header rows and the heading above it, fits one page (533 pt), and the two pieces
+    never do together, so the break falls between them and the second starts its page under the repeated
+    header rows (docs/pdf.md)."""
+    out: dict[CellSpec, list[tuple[int, int]]] = {}
+    for cell in spec.cells:
+        if cell.is_data or cell.rowspan <= KEEP_GROUP_ROWS:
+            continue
+        end = cell.row + cell.rowspan
+        groups = [c.row for c in spec.cells if c.col == cell.right and c.rowspan > 1 and cell.row < c.row < end]
+        if groups:
+            out[cell] = [(cell.row, max(groups)), (max(groups), end)]
+    return out
 
 
 def kept_with_next(spec: Table) -> set[int]:
     """Rows whose cell paragraphs keep with the next row, so that no page break falls after them: a row
-    without data (a sub-header such as 第二十条第（五）项 or its column labels) and every row but the last of
-    a merged label of at most :data:`KEEP_GROUP_ROWS` rows (（五）不予处理 with its five rows)."""
+    without data (a sub-header such as 第二十条第（五）项 or its column labels), every row but the last of
+    a merged label of at most :data:`KEEP_GROUP_ROWS` rows (（五）不予处理 with its five rows) and of each
+    piece of a longer one (:func:`label_pieces`)."""
     keep: set[int] = set()
     last = len(spec.grid) - 1
     for r, line in enumerate(spec.grid[:-1]):
@@ -444,18 +473,22 @@ def kept_with_next(spec: Table) -> set[int]:
     for cell in spec.cells:
         if 1 < cell.rowspan <= KEEP_GROUP_ROWS:
             keep.update(range(cell.row, min(cell.row + cell.rowspan - 1, last)))
+    for pieces in label_pieces(spec).values():
+        for start, end in pieces:
+            keep.update(range(start, min(end - 1, last)))
     return keep
 
 
 def _cell(cell: CellSpec, row: int, widths: Sequence[int], text_of: Callable[[CellSpec], str], style: str,
-          keep_next: bool = False) -> etree._Element:
+          keep_next: bool = False, first: bool = True) -> etree._Element:
+    """A table cell; ``first``: the first row of a merged cell (or of a piece of one), which holds its text."""
     tcpr = el("w:tcPr", None, el("w:tcW", {"w:w": sum(widths[cell.col:cell.right]), "w:type": "dxa"}))
     if cell.colspan > 1:
         tcpr.append(el("w:gridSpan", {"w:val": cell.colspan}))
     if cell.rowspan > 1:
-        tcpr.append(el("w:vMerge", {"w:val": "restart"}) if row == cell.row else el("w:vMerge"))
+        tcpr.append(el("w:vMerge", {"w:val": "restart"}) if first else el("w:vMerge"))
     tcpr.append(el("w:vAlign", {"w:val": "center"}))
-    text = text_of(cell) if row == cell.row else ""
+    text = text_of(cell) if first else ""
     return el("w:tc", None, tcpr, paragraph(style, [Run(text)] if text else [], keep_next=True if keep_next else None))
 
 

@@ -90,7 +90,8 @@ def _values(node: Any) -> Any:
 def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The template context of valid report data: what every template, bundled or custom, can use.
 
-    ``organ``, ``year``, ``date`` (ISO), ``date_text`` (``2025年1月20日``), ``title_lines``; the tables
+    ``organ``, ``year``, ``date`` (ISO), ``date_text`` (``2025年1月20日``), ``title_lines`` (a line too long for the page
+    holds newlines where it breaks: :func:`docxreport.report.blocks.break_title`); the tables
     under their data-model keys with computed totals filled in (``requests.received.total``); the
     narrative sections and ``signature`` as ready paragraphs for ``{{p … }}`` tags, in the template's
     styles (``styles``: our style id → the template's, from :func:`docxreport.ooxml.adopt_styles`).
@@ -100,13 +101,15 @@ def build_context(data: Mapping[str, Any], fmt: Format | None = None, styles: Ma
     full = rules.complete(data, fmt)
     organ, year = full["organ"], full["year"]
     title = full.get("title") or [line.format(organ=organ, year=year) for line in fmt.title_lines]
+    # a title line too long for the line breaks at sensible points (w:br, from the newlines); never inside a word
+    title_chars = ooxml.Layout().title_chars
     context: dict[str, Any] = {
         "format": fmt.id,
         "organ": Text(organ),
         "year": year,
         "date": Text(full.get("date") or ""),
         "date_text": Text(blocks.date_text(full["date"]) if full.get("date") else ""),
-        "title_lines": [Text(t) for t in ([title] if isinstance(title, str) else title)],
+        "title_lines": [Text("\n".join(blocks.break_title(t, title_chars))) for t in ([title] if isinstance(title, str) else title)],
         "preamble": _narrative(list(blocks.paragraphs(full.get("preamble", []), fmt.heading_numbering)), styles),
         "signature": _signature(organ, full.get("date"), styles),
     }

@@ -46,6 +46,7 @@ body { margin: 0; }
 .docxreport-report h1 { font-family: var(--title); font-size: 22pt; line-height: 28.95pt; font-weight: normal;
   text-align: center; margin: 0 0 28.95pt; }
 .docxreport-report h1 .line { display: block; }
+.docxreport-report h1 > br { display: none; }
 .docxreport-report h2 { font-family: var(--h1); font-size: 16pt; font-weight: normal; margin: 0; text-indent: 2em; }
 .docxreport-report h3 { font-family: var(--h2); font-size: 16pt; font-weight: normal; margin: 0; text-indent: 2em; }
 .docxreport-report h4, .docxreport-report h5 { font-family: var(--body); font-size: 16pt; font-weight: normal; margin: 0;
@@ -168,7 +169,8 @@ def report_element(data: Mapping[str, Any], fmt: Format | None = None) -> etree.
     for i, line in enumerate(title_lines(full, fmt)):
         if i:
             etree.SubElement(h1, "br")
-        etree.SubElement(h1, "span", {"class": "line"}).text = line
+        # broken where the .docx breaks it: a line too long for the page at sensible points, never in a word
+        _append_text(etree.SubElement(h1, "span", {"class": "line"}), "\n".join(blocks.break_title(line)))
     _narrative(article, list(blocks.paragraphs(full.get("preamble", []), fmt.heading_numbering)))
     for section in fmt.sections:
         etree.SubElement(article, "h2").text = section.heading

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+import math
 from typing import Any
 
 
@@ -137,14 +138,31 @@ _NAME_PART_ENDS = ("人民政府", "委员会", "办公室", "办公厅", "办�
 _NAME_CONTINUES = set("场域级属辖直长")
 
 
+#: Words a name never breaks inside, though one of their characters ends a part (人民政府办|公室, 街道|办事处).
+_NAME_WORDS = _NAME_PART_ENDS + ("街道办事处",)
+
+
+def _name_cuts(name: str) -> list[int]:
+    """Where ``name`` may break between the parts of an organ's name: after 省/市/县/人民政府/局…, or before an
+    opening bracket; never inside one of those words (办公室, 街道办事处)."""
+    inside: set[int] = set()
+    for word in _NAME_WORDS:
+        if len(word) > 1:
+            start = name.find(word)
+            while start >= 0:
+                inside.update(range(start + 1, start + len(word)))
+                start = name.find(word, start + 1)
+    return [i for i in range(1, len(name)) if i not in inside
+            and ((name[:i].endswith(_NAME_PART_ENDS) and name[i] not in _NAME_CONTINUES) or name[i] in "（(")]
+
+
 def break_name(name: str, max_chars: float) -> list[str]:
     """``name`` in as few lines of at most ``max_chars`` body characters as possible, broken only between its
     parts (after 省/市/县/人民政府/局…, or before an opening bracket), the lines as even as possible; the name
     as one line when it fits or cannot be broken so."""
     if advance_width(name) <= max_chars:
         return [name]
-    cuts = [i for i in range(1, len(name))
-            if (name[:i].endswith(_NAME_PART_ENDS) and name[i] not in _NAME_CONTINUES) or name[i] in "（("]
+    cuts = _name_cuts(name)
     best: list[str] | None = None
     for count in (2, 3):
         for chosen in combinations(cuts, count - 1):
@@ -156,6 +174,158 @@ def break_name(name: str, max_chars: float) -> list[str]:
         if best is not None:
             return best
     return [name]
+
+
+# --------------------------------------------------------------------------- title lines
+
+#: GB/T 9704 page geometry (twips) and the title's size (half-points), which :class:`docxreport.docx.ooxml.Layout`
+#: takes as its defaults: the title's line length is derived from them here, so that the .docx, the web page
+#: and every reader break a title line at the same points.
+PAGE_WIDTH_TWIPS = 11906
+MARGIN_LEFT_TWIPS = 1588  # 28 mm
+MARGIN_RIGHT_TWIPS = 1474  # 26 mm
+TITLE_HALF_POINTS = 44  # 2号 22 pt
+
+
+def title_chars(text_width_twips: int = PAGE_WIDTH_TWIPS - MARGIN_LEFT_TWIPS - MARGIN_RIGHT_TWIPS,
+                title_half_points: int = TITLE_HALF_POINTS) -> float:
+    """How many title characters (ideographs of the title's size, not condensed) one line of the text block
+    holds: 442.2 pt / 22 pt = 20.1 on the GB/T 9704 page."""
+    return text_width_twips / (title_half_points * 10)
+
+
+#: A title line breaks between the organ's parts, before 关于 and before a year (2024年…); only when that
+#: takes more lines, also before 政府信息公开.
+_TITLE_BREAKS_BEFORE = ("关于",)
+_TITLE_WEAK_BREAKS_BEFORE = ("政府信息公开",)
+#: a title line never breaks into more lines than this (the schema's 200 characters make 10 at most)
+_TITLE_LINES_MAX = 16
+
+
+def _title_cuts(line: str, weak: bool = False) -> list[int]:
+    """Where a title line may break: between the organ's parts, before 关于, before a year (``2024年``), and
+    with ``weak`` before 政府信息公开; never next to a space, which a reader trims from a printed line's edges."""
+    cuts = set(_name_cuts(line))
+    for word in _TITLE_BREAKS_BEFORE + (_TITLE_WEAK_BREAKS_BEFORE if weak else ()):
+        start = line.find(word, 1)
+        while start > 0:
+            cuts.add(start)
+            start = line.find(word, start + 1)
+    for i in range(1, len(line) - 4):
+        if line[i:i + 4].isascii() and line[i:i + 4].isdigit() and line[i + 4] == "年" and not line[i - 1].isdigit():
+            cuts.add(i)
+    return sorted(i for i in cuts if not line[i - 1].isspace() and not line[i].isspace())
+
+
+def _balanced_lines(text: str, cuts: Sequence[int], max_chars: float) -> list[str] | None:
+    """``text`` cut at some of ``cuts`` into as few lines of at most ``max_chars`` title characters as
+    possible, the longest line as short as possible (the earlier cut on a tie); None when no choice fits.
+    A table of the best cover of each prefix by k lines: the widths from prefix sums, each line end looking back
+    only as far as a line reaches, so a 200-character line with a cut after every character stays fast."""
+    bounds = [0, *cuts, len(text)]
+    wide = [ord(ch) >= 0x2E80 for ch in text]
+    advance = [0.0]
+    for w in wide:
+        advance.append(advance[-1] + (1.0 if w else 0.5))
+    changes = [0, 0]  # changes[k]: script changes between neighbours among text[:k]
+    for k in range(1, len(text)):
+        changes.append(changes[-1] + (wide[k - 1] != wide[k]))
+
+    def width(a: int, b: int) -> float:
+        return advance[b] - advance[a] + (changes[b] - changes[a + 1]) * AUTO_SPACE
+
+    if any(width(a, b) > max_chars for a, b in zip(bounds, bounds[1:])):
+        return None  # a part between two cuts is longer than a line
+    # best[j]: (lines, longest line) of the best cover of text[:bounds[j]]; on an optimal cover every prefix
+    # ending at a cut is covered in the fewest lines, and then with the shortest longest line, so one pass does
+    n = len(bounds)
+    best: list[tuple[int, float]] = [(0, 0.0)] + [(n, math.inf)] * (n - 1)
+    came = [0] * n
+    for j in range(1, n):
+        for i in range(j - 1, -1, -1):  # lines ending at bounds[j], shortest first: stop at the first too long
+            w = width(bounds[i], bounds[j])
+            if w > max_chars:
+                break
+            score = (best[i][0] + 1, max(best[i][1], w))
+            if score <= best[j]:  # on a tie, the earlier cut
+                best[j], came[j] = score, i
+    if best[-1][0] > _TITLE_LINES_MAX:
+        return None
+    lines, j = [], n - 1
+    while j:
+        i = came[j]
+        lines.append(text[bounds[i]:bounds[j]])
+        j = i
+    return lines[::-1]
+
+
+def _fewest_lines(text: str, cuts: Sequence[int], max_chars: float) -> int:
+    """How many lines :func:`_balanced_lines` would need (greedy: each line as long as it can be); a large
+    number when no choice fits."""
+    bounds = [*cuts, len(text)]
+    lines, start, last = 1, 0, 0
+    for b in bounds:
+        if advance_width(text[start:b], 0) > max_chars:
+            if last == start:
+                return len(text) + 1
+            lines, start = lines + 1, last
+            if advance_width(text[start:b], 0) > max_chars:
+                return len(text) + 1
+        last = b
+    return lines
+
+
+def break_title(line: str, max_chars: float | None = None) -> list[str]:
+    """A title line as printed, one entry per printed line: a line break in the text starts a new line, and a
+    line longer than ``max_chars`` title characters (default: :func:`title_chars`) breaks at sensible points
+    (between the organ's parts, before 关于 or a year, and before 政府信息公开 only when that saves a line; as
+    few lines as possible, as even as possible), never inside a word. The printed lines are trimmed and blank ones left out, as a reader sees
+    them; a line that cannot be broken so stays whole (the word processor wraps it)."""
+    limit = title_chars() if max_chars is None else max_chars
+    printed: list[str] = []
+    for part in line.split("\n"):
+        part = part.strip()
+        if not part:
+            continue
+        if advance_width(part, 0) <= limit:
+            printed.append(part)
+        else:
+            strong = _balanced_lines(part, _title_cuts(part), limit)
+            weak_cuts = _title_cuts(part, weak=True)
+            if strong and (len(weak_cuts) == len(_title_cuts(part)) or _fewest_lines(part, weak_cuts, limit) >= len(strong)):
+                printed.extend(strong)
+            else:
+                printed.extend(_balanced_lines(part, weak_cuts, limit) or strong or [part])
+    return printed
+
+
+def printed_title(lines: Sequence[str], max_chars: float | None = None) -> list[str]:
+    """Every printed line of the title ``lines`` (:func:`break_title`)."""
+    return [p for line in lines for p in break_title(line, max_chars)]
+
+
+def _starts_title_tail(line: str) -> bool:
+    """Whether a printed line starts where a title's own words start (关于, a year, 政府信息公开), not an organ's part."""
+    return line.startswith(_TITLE_BREAKS_BEFORE + _TITLE_WEAK_BREAKS_BEFORE) or (
+        len(line) > 4 and line[:4].isascii() and line[:4].isdigit() and line[4] == "年")
+
+
+def join_title(printed: Sequence[str], max_chars: float | None = None) -> list[str]:
+    """The title lines that print as ``printed``: neighbouring printed lines are one title line when the later
+    one continues an organ's name (it does not start with 关于, a year or 政府信息公开: a title written as organ
+    and ``2024年…`` stays two lines) and :func:`break_title` breaks their join exactly into them (the longest
+    such run from each line on). What a reader gives for a title it finds as printed lines, and so the form
+    in which any title reads back (``join_title(printed_title(lines))``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(printed):
+        j = i + 1
+        while j < len(printed) and j - i < _TITLE_LINES_MAX and not _starts_title_tail(printed[j]) \
+                and break_title("".join(printed[i:j + 1]), max_chars) == list(printed[i:j + 1]):
+            j += 1
+        out.append("".join(printed[i:j]))
+        i = j
+    return out
 
 
 def signature_indents(organ: str, date_text: str, line_chars: int = 28, chars_from_right: float = 2.0) -> tuple[float, float]:

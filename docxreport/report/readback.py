@@ -83,6 +83,27 @@ def _blocks(items: Any, fmt: Format, level: int, path: tuple[PathPart, ...], pro
     return out
 
 
+def _title_as_printed(out: dict[str, Any], fmt: Format, problems: list[Problem]) -> None:
+    """The title as its printed lines read back: a line too long for the page prints broken
+    (:func:`blocks.break_title`), and a reader joins printed lines into title lines where the layout could have
+    broken an organ's name (:func:`blocks.join_title`); a title that prints exactly as the default one reads
+    back as it. Only the grouping into lines changes, which the printed page does not show, so only a line
+    break inside a title line (which prints as a new line) is warned about."""
+    title, organ, year = out.get("title"), out.get("organ"), out.get("year")
+    lines = [title] if isinstance(title, str) else title
+    if not isinstance(lines, list) or not all(isinstance(t, str) for t in lines) or not isinstance(organ, str) \
+            or not isinstance(year, int) or len(lines) > 3 or any(len(t) > 400 for t in lines):
+        return  # the schema reports it
+    printed = blocks.printed_title(lines)
+    default = [line.format(organ=organ, year=year) for line in fmt.title_lines]
+    back = default if printed == blocks.printed_title(default) else blocks.join_title(printed)
+    if "".join(back) != "".join(t.strip() for t in lines):  # a line break of the text's own became a new line
+        problems.append(Problem(("title",), "text.read_back",
+                                f"标题按版面分行印出，读回为{len(back)}行：" + "／".join(t[:30] for t in back), "warning"))
+    if back != lines:
+        out["title"] = back
+
+
 def read_back(data: Any, fmt: Format) -> tuple[Any, list[Problem]]:
     """``data`` as a printed report reads back (organ, title lines, headings), and a warning for each
     value that changes. Data of the wrong shape is returned as it is (the schema reports it)."""
@@ -104,6 +125,7 @@ def read_back(data: Any, fmt: Format) -> tuple[Any, list[Problem]]:
             if before != after and after:
                 problems.append(Problem(("title", i), "text.read_back", "标题行首尾有空白字符，文档中不会保留", "warning"))
         out["title"] = lines
+    _title_as_printed(out, fmt, problems)
     for key in ["preamble"] + [s.key for s in fmt.sections if not s.is_table]:
         if key in out:
             out[key] = _blocks(out[key], fmt, 2, (key,), problems)
