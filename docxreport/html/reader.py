@@ -71,9 +71,16 @@ def decode(raw: bytes, declared: str | None = None) -> str:
     return raw.decode("gb18030", "replace")  # pragma: no cover - gb18030 decodes any bytes but a few
 
 
+def _source_wrap(match: re.Match[str]) -> str:
+    found = match.group()
+    return "" if "\n" in found or "\r" in found or "\t" in found else found
+
+
 def _clean(text: str) -> str:
     text = text.replace("\xa0", " ").replace("\u3000", " ").replace("\ufeff", "")
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    # a line break between two Chinese characters is the page source's wrapping (not shown as a space by
+    # browsers that follow CSS Text); a space typed between them is the author's and is kept, as in a .docx
+    text = _SPACE_BETWEEN_CJK.sub(_source_wrap, text)
     return _WHITESPACE.sub(" ", text).strip()
 
 
