@@ -19,6 +19,7 @@ from docx import Document as open_docx
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_extract_foreign import Variants, foreign_report, source
 from test_read_pdf import EXAMPLES, NUMBERS, canonical, numbers, text_of
 
@@ -283,3 +284,43 @@ def test_a_line_of_numbers_between_two_row_labels_is_warned_not_guessed() -> Non
     first = sorted((c for c in cells if c.row == next(c.row for c in cells if c.text.startswith("一、"))), key=lambda c: c.col)
     assert [c.text for c in first] == ["一、本年新收政府信息公开申请数量", "38", "6", "1", "0", "3", "2", "50"]
     assert not any(c.text in {"77", "78"} for c in cells)  # the ambiguous numbers went nowhere
+
+
+def test_the_fallback_does_work_in_proportion_to_the_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A region of garbage (the same label and numbers on thousands of lines, as a hostile or broken PDF prints)
+    costs work in proportion to its lines: every row used to look at every label block, and every label piece
+    at every block before it, so 100 pages took minutes. Counted, not timed: the property reads of blocks."""
+    from docxreport.format import load_format
+
+    reads = {"n": 0}
+    for name in ("top", "bottom", "cx", "x0", "x1"):
+        prop = getattr(unruled._Block, name)
+
+        def counted(self: Any, _get: Any = prop.fget) -> Any:
+            reads["n"] += 1
+            return _get(self)
+
+        monkeypatch.setattr(unruled._Block, name, property(counted))
+
+    def work(n: int) -> tuple[int, dict[str, Any], list[Any]]:
+        lines = [printed_line(1, 20, ("三、收到和处理政府信息公开申请情况", 40))]
+        lines += [printed_line(1 + i // 50, 40 + 16 * i, ("（一）予以公开", 60), (str(i), 300), ("7", 340)) for i in range(n)]
+        lines.append(printed_line(1 + n // 50, 40 + 16 * n, ("四、政府信息公开行政复议、行政诉讼情况", 40)))
+        reads["n"] = 0
+        tables, _, problems = unruled.rebuild(lines, ["table3"], load_format())
+        return reads["n"], tables, problems
+
+    small, tables, _ = work(300)
+    large, tables, problems = work(1200)
+    assert large < 6 * small, (small, large)  # 4 times the lines: about 4 times the work (16 when quadratic)
+    rows = {c.row for c in tables["table3"].cells}
+    assert len(rows) == 1200 and not problems  # each line a row of its own, for the reader to refuse by label
+
+
+@given(spans=st.lists(
+    st.tuples(st.integers(0, 50),
+                                               st.integers(0, 10)), max_size=30),
+       low=st.integers(-5, 60), high=st.integers(-5, 60))
+def test_spans_by_middle_are_those_a_full_scan_finds(spans: list[tuple[int, int]], low: int, high: int) -> None:
+    boxes = [(float(top), float(top + height)) for top, height in spans]
+    assert unruled._Middles(boxes).within(low, high) == [i for i, (t, b) in enumerate(boxes) if low <= (t + b) / 2 <= high]
