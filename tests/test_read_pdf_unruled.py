@@ -324,3 +324,38 @@ def test_the_fallback_does_work_in_proportion_to_the_lines(monkeypatch: pytest.M
 def test_spans_by_middle_are_those_a_full_scan_finds(spans: list[tuple[int, int]], low: int, high: int) -> None:
     boxes = [(float(top), float(top + height)) for top, height in spans]
     assert unruled._Middles(boxes).within(low, high) == [i for i, (t, b) in enumerate(boxes) if low <= (t + b) / 2 <= high]
+
+
+def test_a_cell_looks_only_at_the_characters_of_its_own_height(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ruled cell's text used to be a scan of every character of its table: a page of a few thousand cells
+    (a hostile PDF's grid of tiny cells) was millions of tests. The characters are now found by their height,
+    exactly the ones the scan found, in their order."""
+    calls = {"n": 0}
+    inside = reader._inside
+
+    def counted(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+        calls["n"] += 1
+        return inside(ch, box)
+
+    monkeypatch.setattr(reader, "_inside", counted)
+    chars = [{"text": str(k % 10), "x0": 10.0 * k + 2, "x1": 10.0 * k + 8, "top": 10.0 * r + 1, "bottom": 10.0 * r + 9}
+             for r in range(60) for k in range(60)]
+    found = reader._CharsByHeight(list(reversed(chars)))
+    cells = [(10.0 * k, 10.0 * r, 10.0 * (k + 1), 10.0 * (r + 1)) for r in range(60) for k in range(60)]
+    texts = ["".join(c["text"] for c in found.inside(cell)) for cell in cells]
+    assert texts == [str(k % 10) for r in range(60) for k in range(60)]
+    assert calls["n"] <= 60 * len(cells)  # a row's characters for each cell, not all 3,600 (13 million in all)
+
+
+@given(chars=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 4)), max_size=25),
+       box=st.tuples(st.integers(-2, 22), st.integers(-2, 22), st.integers(-2, 22), st.integers(-2, 22)))
+def test_characters_by_height_are_those_a_full_scan_finds(chars: list[tuple[int, int, int]], box: tuple[int, int, int, int]) -> None:
+    given_chars = [{"text": "x", "x0": float(x), "x1": float(x + 1), "top": float(y), "bottom": float(y + h)} for x, y, h in chars]
+    rect = tuple(float(v) for v in box)
+    assert reader._CharsByHeight(given_chars).inside(rect) == [c for c in given_chars if reader._inside(c, rect)]
+
+
+@given(edges=st.lists(st.integers(0, 30), min_size=1, max_size=8, unique=True), value=st.floats(-5, 35))
+def test_the_nearest_edge_is_the_one_a_full_scan_finds(edges: list[int], value: float) -> None:
+    ordered = sorted(float(e) for e in edges)
+    assert reader._index(ordered, value) == min(range(len(ordered)), key=lambda i: abs(ordered[i] - value))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,6 +52,21 @@ def _inside(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
+class _CharsByHeight:
+    """Characters looked up by the rectangle their middle is in, in their order: found by bisecting on the
+    middles' height, so that a page of thousands of cells is not a scan of every character for every cell."""
+
+    def __init__(self, chars: list[dict[str, Any]]) -> None:
+        self._chars = chars
+        self._order = sorted(range(len(chars)), key=lambda i: (chars[i]["top"] + chars[i]["bottom"]) / 2)
+        self._keys = [(chars[i]["top"] + chars[i]["bottom"]) / 2 for i in self._order]
+
+    def inside(self, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+        """The characters whose middle is in ``box`` (x0, top, x1, bottom; edges included), in their order."""
+        band = self._order[bisect_left(self._keys, box[1]):bisect_right(self._keys, box[3])]
+        return [self._chars[i] for i in sorted(band) if _inside(self._chars[i], box)]
+
+
 # --------------------------------------------------------------------------- tables → grids
 
 
@@ -63,7 +79,11 @@ def _edges(values: Iterable[float], tolerance: float = 2.0) -> list[float]:
 
 
 def _index(edges: list[float], value: float) -> int:
-    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+    """The index of the edge nearest ``value`` (the first of two as near) in the sorted ``edges``."""
+    i = bisect_left(edges, value)
+    if i == len(edges) or (i > 0 and abs(edges[i - 1] - value) <= abs(edges[i] - value)):
+        return i - 1
+    return i
 
 
 def _grid(rects: list[_Rect]) -> list[tuple[Cell, _Rect]]:
@@ -286,13 +306,15 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
                 raise NotAReportError(f"{name}: 第 {number} 页无法读取（{type(exc).__name__}）") from None
             tables: list[_Table] = []
             in_tables: set[int] = set()
+            page_chars = _CharsByHeight(chars) if found else None
             for t in found:
                 box = t.bbox
-                inside = [c for c in chars if _inside(c, box)]
+                inside = page_chars.inside(box)
                 in_tables.update(id(c) for c in inside)
                 table = _Table(number, box[0], box[2], box[1] + offset, box[3] + offset, chars=inside)
+                cell_chars = _CharsByHeight(inside)
                 for cell in t.cells:
-                    text, printed = _cell_text([c for c in inside if _inside(c, cell)])
+                    text, printed = _cell_text(cell_chars.inside(cell))
                     table.rects.append(_Rect(cell[0], cell[1] + offset, cell[2], cell[3] + offset, text, number, printed))
                 if table.rects:
                     tables.append(table)
