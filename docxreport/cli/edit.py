@@ -70,7 +70,7 @@ def edit(file: Path | None, port: int, no_browser: bool) -> None:
 
         from ..web import server
         from ..web.service import Settings, SettingsError
-        from ..web.workbench import DOCUMENT_SUFFIXES, DocumentStore, use_document
+        from ..web.workbench import DOCUMENT_SUFFIXES, DocumentStore, read_only, use_document
     except ImportError as exc:
         _fail(f"填报页面需要可选依赖（缺少 {exc.name or exc}）：请执行 pip install \"docxreport[server]\"")
 
@@ -80,6 +80,8 @@ def edit(file: Path | None, port: int, no_browser: bool) -> None:
         file = file.expanduser().resolve()
         if file.exists():
             data, problems = _read(file)
+            if read_only(file):
+                _fail(f"{file}: 文件为只读，docxreport edit 会把每次修改保存到它；请取消文件的只读属性，或复制一份后编辑副本")
         elif not file.parent.is_dir():
             _fail(f"{file}: 目录 {file.parent} 不存在")
         elif file.suffix.lower() not in DOCUMENT_SUFFIXES:
