@@ -449,6 +449,25 @@ def test_edit_refuses_files_it_cannot_edit(tmp_path: Path) -> None:
     assert result.returncode == 2 and "只读" in result.stderr and str(locked) in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_workbook_with_a_password_is_named_as_such(tmp_path: Path) -> None:
+    """A password-protected .xlsx is a Compound File holding an ``EncryptedPackage`` stream, whose directory
+    entry may stand after the encrypted bytes: it was "无法识别的文件；文件可能已损坏", which sends the clerk the
+    wrong way. It is now named for what it is, with what to do."""
+    from docxreport.filetypes import sniff
+    from docxreport.sources import WrongKindError, read_data
+
+    directory_entry = "EncryptedPackage".encode("utf-16-le")
+    raw = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + bytes(range(256)) * 400 + directory_entry  # past 64 KB
+    assert sniff(raw, "report.xlsx") == "encrypted"
+    with pytest.raises(WrongKindError, match="打开密码"):
+        read_data(raw, "report.xlsx")
+    book = tmp_path / "report.xlsx"
+    book.write_bytes(raw)
+    result = _docxreport("edit", str(book), "--no-browser")
+    assert result.returncode == 2 and "设置了打开密码" in result.stderr and str(book) in result.stderr
+    assert "损坏" not in result.stderr and "Traceback" not in result.stderr and book.read_bytes() == raw
+
+
 def test_edit_prints_a_local_address_with_a_token_and_serves_the_file(tmp_path: Path) -> None:
     import httpx
 
