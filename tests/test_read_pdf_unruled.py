@@ -359,3 +359,37 @@ def test_characters_by_height_are_those_a_full_scan_finds(chars: list[tuple[int,
 def test_the_nearest_edge_is_the_one_a_full_scan_finds(edges: list[int], value: float) -> None:
     ordered = sorted(float(e) for e in edges)
     assert reader._index(ordered, value) == min(range(len(ordered)), key=lambda i: abs(ordered[i] - value))
+
+
+def test_a_group_label_beside_every_row_is_one_merged_cell_in_proportion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """（三）不予公开 printed beside each of its rows (garbage, or an office's habit) made every print span the
+    whole run of rows: labels compared rows × prints times (2,000 rows: 70 s) and overlapping cells. Now one
+    merged cell spans the run, the same label printed again beside it is dropped, and the work is in
+    proportion to the rows."""
+    from docxreport.format import load_format
+    from docxreport.tables import normal_label as real
+
+    fmt = load_format()
+    calls = {"n": 0}
+
+    def counted(text: str) -> str:
+        calls["n"] += 1
+        return real(text)
+
+    monkeypatch.setattr(unruled, "normal_label", counted)
+    kids = ["1.属于国家秘密", "2.其他法律行政法规禁止公开", "3.危及“三安全一稳定”"]
+
+    def work(n: int) -> tuple[int, list[Any]]:
+        lines = [printed_line(1, 20, ("三、收到和处理政府信息公开申请情况", 40))]
+        lines += [printed_line(1 + i // 50, 40 + 16 * i, ("（三）不予公开", 20), (kids[i % 3], 120),
+                               *[(str(k), 300 + 30 * k) for k in range(7)]) for i in range(n)]
+        lines.append(printed_line(1 + n // 50, 40 + 16 * n, ("四、政府信息公开行政复议、行政诉讼情况", 40)))
+        calls["n"] = 0
+        tables, _, _ = unruled.rebuild(lines, ["table3"], fmt)
+        return calls["n"], tables["table3"].cells
+
+    small, _ = work(150)
+    large, cells = work(600)
+    assert large < 6 * small, (small, large)
+    groups = [c for c in cells if c.text == "（三）不予公开"]
+    assert len(groups) == 1 and groups[0].rowspan == 600  # one merged cell over the run, not 600 overlapping

@@ -368,23 +368,44 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
         for i in block_rows.get(id(block), []):
             if block.cx < data_left and (i not in innermost or block.cx > innermost[i].cx):
                 innermost[i] = block
+    # the runs of rows each group label may span, found once per group (not once per block: a page of garbage
+    # prints a group's label beside each of thousands of rows)
+    groups_of = {i: under.get(normal_label(block.text), ())[:-1] for i, block in innermost.items()}
+    group_labels = {label for labels in under.values() for label in labels[:-1]}
+    runs: dict[str, dict[int, tuple[int, int]]] = {}
+
+    def runs_of(key: str) -> dict[int, tuple[int, int]]:
+        """Row → the run of consecutive rows around it whose own labels the format puts under ``key``."""
+        if key not in runs:
+            found: dict[int, tuple[int, int]] = {}
+            run: list[int] = []
+            for i in range(len(row_spans) + 1):
+                if i < len(row_spans) and key in groups_of.get(i, ()):
+                    run.append(i)
+                elif run:
+                    found.update((r, (run[0], run[-1])) for r in run)
+                    run = []
+            runs[key] = found
+        return runs[key]
+
+    spanned: set[tuple[str, int, int]] = set()
+    again: set[int] = set()  # the same group label printed again beside rows its first print already spans
     for block in blocks:
         covers = block_rows.get(id(block))
         key = normal_label(block.text)
-        if not covers or any(innermost.get(i) is block for i in covers):
+        if not covers or key not in group_labels or any(innermost.get(i) is block for i in covers):
             continue
-
-        def within(i: int) -> bool:
-            return i in innermost and key in under.get(normal_label(innermost[i].text), ())[:-1]
-
-        if not all(within(i) for i in covers):
+        around = runs_of(key)
+        if not all(i in around for i in covers):
             continue
-        low, high = covers[0], covers[-1]
-        while within(low - 1):
-            low -= 1
-        while within(high + 1):
-            high += 1
+        low, high = around[covers[0]][0], around[covers[-1]][1]
+        if (key, low, high) in spanned:
+            again.add(id(block))
+            continue
+        spanned.add((key, low, high))
         block_rows[id(block)] = list(range(low, high + 1))
+    if again:
+        blocks = [b for b in blocks if id(b) not in again]
 
     first_data_col = len(centres)
     cells: list[Cell] = []
