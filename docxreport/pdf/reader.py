@@ -44,6 +44,7 @@ _PAGE_NUMBER = re.compile(
 _VALUE = re.compile(r"^\s*(?:[\d.,，]+\s*)?$")  # the same as \s*[\d.,，]*\s*, without two adjacent \s*
 _SPACE = re.compile(r"\s")
 _DIGIT_RUNS = re.compile(r"\d+")
+_CHAR_KEYS = ("text", "x0", "x1", "top", "bottom", "size")
 
 
 def _inside(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -295,7 +296,9 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         total = 0
         for number, page in enumerate(pdf.pages, 1):
             try:
-                chars = page.chars
+                # the few keys the readers use: the characters of every page are kept until the end (lines,
+                # tables without ruling lines), and pdfplumber's own dicts are ten times larger
+                chars = [{key: c[key] for key in _CHAR_KEYS if key in c} for c in page.chars]
                 total += len(chars)
                 if total > MAX_CHARS:
                     raise NotAReportError(f"{name}: PDF 文字超过 {MAX_CHARS} 个字符的上限，拒绝处理")
