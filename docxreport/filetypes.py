@@ -12,7 +12,7 @@ import io
 import zipfile
 from typing import Literal
 
-Kind = Literal["json", "docx", "xlsx", "odt", "ods", "pdf", "doc", "xls", "wps", "rtf", "html", "zip", "text", "empty", "unknown"]
+Kind = Literal["json", "docx", "xlsx", "odt", "ods", "pdf", "doc", "xls", "wps", "rtf", "html", "zip", "encrypted", "text", "empty", "unknown"]
 
 #: How messages name each kind (Chinese, as a clerk calls it).
 KIND_NAMES: dict[str, str] = {
@@ -28,6 +28,7 @@ KIND_NAMES: dict[str, str] = {
     "rtf": "RTF 文档",
     "html": "网页（HTML）",
     "zip": "zip 压缩包",
+    "encrypted": "设置了打开密码的 Office 文件（已加密）",
     "text": "文本文件",
     "empty": "空文件",
     "unknown": "无法识别的文件",
@@ -59,6 +60,8 @@ def _zip_kind(raw: bytes) -> Kind:
 def _ole_kind(raw: bytes, name: str | None) -> Kind:
     """Word, Excel and WPS binaries share one container; its stream names tell them apart."""
     head = raw[:65536]
+    if "EncryptedPackage".encode("utf-16-le") in raw:  # an .xlsx or .docx saved with a password: its directory
+        return "encrypted"                              # entry may stand after the (large) encrypted stream
     if "WordDocument".encode("utf-16-le") in head:
         return "wps" if name and name.lower().endswith(".wps") else "doc"
     if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:

@@ -29,6 +29,7 @@ _ADVICE = {
     "rtf": "要读取其中的数据请用 docxreport extract",
     "pdf": "要读取其中的数据请用 docxreport extract",
     "html": "要读取其中的数据请用 docxreport extract",
+    "encrypted": "请在 Excel、Word 或 WPS 中打开它，取消打开密码后另存，再试",
 }
 
 

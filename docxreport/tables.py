@@ -371,8 +371,18 @@ def _read_table4(pieces: list[FoundTable], fmt: Format, result: Reading) -> None
             if len(line) == 1 and squash(line[0].text).startswith(("注", "说明")):
                 result.warn(("appeals",), "note_row", f"{piece.where('表四', line[0])}是注释行：“{line[0].text.strip()}”", note=line[0].text)
                 continue
-            if not found and len(line) >= len(keys) and all(_is_value(c.text) for c in line) and any(c.text.strip() for c in line):
-                found = True  # the first such row; rows after it are still looked at for notes
+            if len(line) >= len(keys) and all(_is_value(c.text) for c in line) and any(c.text.strip() for c in line):
+                texts = " ".join(c.text.strip() for c in line if c.text.strip())
+                if found:  # a second row of numbers: which one is the table's cannot be told
+                    result.warn(("appeals",), "extra_row", f"{piece.where('表四', line[0])}还有一行数字“{texts}”，"
+                                "只读取了表四的第一行数字，这一行未读取（请核实）", found=texts)
+                    continue
+                found = True  # the first such row; rows after it are still looked at for notes and numbers
+                extra = [c for c in line[len(keys):] if c.text.strip()]
+                if extra:  # more numbers than columns: read in order, they would land one column off
+                    result.error(("appeals",), "column_count", f"{piece.where('表四', line[0])}一行有 {len(keys) + len(extra)} 个数据，"
+                                 f"国家格式为 {len(keys)} 个：“{texts}”，无法确定各数字所属的列，未读取", found=len(keys) + len(extra))
+                    continue
                 for key, cell in zip(keys, line[: len(keys)]):
                     value = _parse_value(cell.text, tuple(key.split(".")), piece.where("表四", cell), False, result)
                     if value is not None:

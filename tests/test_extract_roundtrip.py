@@ -263,3 +263,36 @@ def test_what_print_cannot_keep_is_warned_about_and_reads_back_as_normalised(dat
     warned = {p.json_path for p in problems}
     assert ("organ" in warned) == (data["organ"].strip() != data["organ"])
     assert (got["organ"] == data["organ"]) == ("organ" not in warned)
+
+
+def test_table_four_never_drops_a_second_row_or_extra_numbers_in_silence() -> None:
+    """Table 四 has one row of 15 numbers. A second row of numbers under it was skipped without a word, and a
+    row of 17 numbers was read as its first 15 (one column off when the extra one leads): both silent. Now
+    the second row is a warning quoting it, and a row of too many numbers an error, read into nothing."""
+    from docxreport.docx.reader import read_document
+    from docxreport.tables import Cell, FoundTable, Reading, classify, read_tables
+
+    fmt = load_format()
+    data = docxreport.load(ROOT / "examples" / "county-bureau-2024.json")
+    document = read_document(io.BytesIO(docxreport.render(data)))
+    tables = [item for item in document.items if isinstance(item, FoundTable)]
+    four = next(t for t in tables if classify(t, fmt) == "table4")
+    last = max(c.row for c in four.cells)
+    row = sorted((c for c in four.cells if c.row == last), key=lambda c: c.col)
+
+    def read(cells: list[Cell]) -> Reading:
+        result = Reading(fmt)
+        read_tables([t if t is not four else FoundTable(four.index, cells, four.address) for t in tables], result)
+        return result
+
+    second = [Cell(last + 1, c.col, 1, 1, str(90 + n)) for n, c in enumerate(row)]
+    result = read(four.cells + second)
+    extra = [p for p in result.problems if p.rule == "extract.extra_row"]
+    assert len(extra) == 1 and extra[0].severity == "warning" and "90 91 92" in extra[0].message
+    assert result.data["appeals"]["review"]["upheld"] == int(row[0].text)  # the first row, as before
+
+    wide = [c for c in four.cells if c.row != last] + [Cell(last, n, 1, 1, str(n + 1)) for n in range(17)]
+    result = read(wide)
+    errors = [p for p in result.problems if p.rule == "extract.column_count"]
+    assert len(errors) == 1 and errors[0].severity == "error" and "17 个数据" in errors[0].message
+    assert "review" not in result.data.get("appeals", {})  # nothing read one column off

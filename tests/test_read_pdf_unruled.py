@@ -19,6 +19,7 @@ from docx import Document as open_docx
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_extract_foreign import Variants, foreign_report, source
 from test_read_pdf import EXAMPLES, NUMBERS, canonical, numbers, text_of
 
@@ -283,3 +284,112 @@ def test_a_line_of_numbers_between_two_row_labels_is_warned_not_guessed() -> Non
     first = sorted((c for c in cells if c.row == next(c.row for c in cells if c.text.startswith("一、"))), key=lambda c: c.col)
     assert [c.text for c in first] == ["一、本年新收政府信息公开申请数量", "38", "6", "1", "0", "3", "2", "50"]
     assert not any(c.text in {"77", "78"} for c in cells)  # the ambiguous numbers went nowhere
+
+
+def test_the_fallback_does_work_in_proportion_to_the_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A region of garbage (the same label and numbers on thousands of lines, as a hostile or broken PDF prints)
+    costs work in proportion to its lines: every row used to look at every label block, and every label piece
+    at every block before it, so 100 pages took minutes. Counted, not timed: the property reads of blocks."""
+    from docxreport.format import load_format
+
+    reads = {"n": 0}
+    for name in ("top", "bottom", "cx", "x0", "x1"):
+        prop = getattr(unruled._Block, name)
+
+        def counted(self: Any, _get: Any = prop.fget) -> Any:
+            reads["n"] += 1
+            return _get(self)
+
+        monkeypatch.setattr(unruled._Block, name, property(counted))
+
+    def work(n: int) -> tuple[int, dict[str, Any], list[Any]]:
+        lines = [printed_line(1, 20, ("三、收到和处理政府信息公开申请情况", 40))]
+        lines += [printed_line(1 + i // 50, 40 + 16 * i, ("（一）予以公开", 60), (str(i), 300), ("7", 340)) for i in range(n)]
+        lines.append(printed_line(1 + n // 50, 40 + 16 * n, ("四、政府信息公开行政复议、行政诉讼情况", 40)))
+        reads["n"] = 0
+        tables, _, problems = unruled.rebuild(lines, ["table3"], load_format())
+        return reads["n"], tables, problems
+
+    small, tables, _ = work(300)
+    large, tables, problems = work(1200)
+    assert large < 6 * small, (small, large)  # 4 times the lines: about 4 times the work (16 when quadratic)
+    rows = {c.row for c in tables["table3"].cells}
+    assert len(rows) == 1200 and not problems  # each line a row of its own, for the reader to refuse by label
+
+
+@given(spans=st.lists(
+    st.tuples(st.integers(0, 50),
+                                               st.integers(0, 10)), max_size=30),
+       low=st.integers(-5, 60), high=st.integers(-5, 60))
+def test_spans_by_middle_are_those_a_full_scan_finds(spans: list[tuple[int, int]], low: int, high: int) -> None:
+    boxes = [(float(top), float(top + height)) for top, height in spans]
+    assert unruled._Middles(boxes).within(low, high) == [i for i, (t, b) in enumerate(boxes) if low <= (t + b) / 2 <= high]
+
+
+def test_a_cell_looks_only_at_the_characters_of_its_own_height(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ruled cell's text used to be a scan of every character of its table: a page of a few thousand cells
+    (a hostile PDF's grid of tiny cells) was millions of tests. The characters are now found by their height,
+    exactly the ones the scan found, in their order."""
+    calls = {"n": 0}
+    inside = reader._inside
+
+    def counted(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+        calls["n"] += 1
+        return inside(ch, box)
+
+    monkeypatch.setattr(reader, "_inside", counted)
+    chars = [{"text": str(k % 10), "x0": 10.0 * k + 2, "x1": 10.0 * k + 8, "top": 10.0 * r + 1, "bottom": 10.0 * r + 9}
+             for r in range(60) for k in range(60)]
+    found = reader._CharsByHeight(list(reversed(chars)))
+    cells = [(10.0 * k, 10.0 * r, 10.0 * (k + 1), 10.0 * (r + 1)) for r in range(60) for k in range(60)]
+    texts = ["".join(c["text"] for c in found.inside(cell)) for cell in cells]
+    assert texts == [str(k % 10) for r in range(60) for k in range(60)]
+    assert calls["n"] <= 60 * len(cells)  # a row's characters for each cell, not all 3,600 (13 million in all)
+
+
+@given(chars=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 4)), max_size=25),
+       box=st.tuples(st.integers(-2, 22), st.integers(-2, 22), st.integers(-2, 22), st.integers(-2, 22)))
+def test_characters_by_height_are_those_a_full_scan_finds(chars: list[tuple[int, int, int]], box: tuple[int, int, int, int]) -> None:
+    given_chars = [{"text": "x", "x0": float(x), "x1": float(x + 1), "top": float(y), "bottom": float(y + h)} for x, y, h in chars]
+    rect = tuple(float(v) for v in box)
+    assert reader._CharsByHeight(given_chars).inside(rect) == [c for c in given_chars if reader._inside(c, rect)]
+
+
+@given(edges=st.lists(st.integers(0, 30), min_size=1, max_size=8, unique=True), value=st.floats(-5, 35))
+def test_the_nearest_edge_is_the_one_a_full_scan_finds(edges: list[int], value: float) -> None:
+    ordered = sorted(float(e) for e in edges)
+    assert reader._index(ordered, value) == min(range(len(ordered)), key=lambda i: abs(ordered[i] - value))
+
+
+def test_a_group_label_beside_every_row_is_one_merged_cell_in_proportion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """（三）不予公开 printed beside each of its rows (garbage, or an office's habit) made every print span the
+    whole run of rows: labels compared rows × prints times (2,000 rows: 70 s) and overlapping cells. Now one
+    merged cell spans the run, the same label printed again beside it is dropped, and the work is in
+    proportion to the rows."""
+    from docxreport.format import load_format
+    from docxreport.tables import normal_label as real
+
+    fmt = load_format()
+    calls = {"n": 0}
+
+    def counted(text: str) -> str:
+        calls["n"] += 1
+        return real(text)
+
+    monkeypatch.setattr(unruled, "normal_label", counted)
+    kids = ["1.属于国家秘密", "2.其他法律行政法规禁止公开", "3.危及“三安全一稳定”"]
+
+    def work(n: int) -> tuple[int, list[Any]]:
+        lines = [printed_line(1, 20, ("三、收到和处理政府信息公开申请情况", 40))]
+        lines += [printed_line(1 + i // 50, 40 + 16 * i, ("（三）不予公开", 20), (kids[i % 3], 120),
+                               *[(str(k), 300 + 30 * k) for k in range(7)]) for i in range(n)]
+        lines.append(printed_line(1 + n // 50, 40 + 16 * n, ("四、政府信息公开行政复议、行政诉讼情况", 40)))
+        calls["n"] = 0
+        tables, _, _ = unruled.rebuild(lines, ["table3"], fmt)
+        return calls["n"], tables["table3"].cells
+
+    small, _ = work(150)
+    large, cells = work(600)
+    assert large < 6 * small, (small, large)
+    groups = [c for c in cells if c.text == "（三）不予公开"]
+    assert len(groups) == 1 and groups[0].rowspan == 600  # one merged cell over the run, not 600 overlapping

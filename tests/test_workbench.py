@@ -295,6 +295,27 @@ def test_edit_without_a_file_asks_where_and_never_overwrites(tmp_path: Path) -> 
         assert not (tmp_path / "new.json.bak").exists()
 
 
+def test_edit_never_replaces_a_read_only_file_nor_recreates_a_deleted_one(tmp_path: Path) -> None:
+    """A read-only file was replaced by the first save (an atomic rename gets round the file's own mode), and a
+    file deleted while editing was refused as "modified by another program". Both are refused, saying why."""
+    path = tmp_path / "report.json"
+    original = EXAMPLE_2024.read_bytes()
+    path.write_bytes(original)
+    path.chmod(0o444)
+    data = json.loads(original)
+    with _edit_client(DocumentStore(path, data)) as client:
+        data["organ"] = "改过"
+        response = client.put("/workbench/document", json=data, headers=KEY)
+        assert response.status_code == 409 and "只读" in response.json()["detail"] and str(path) in response.json()["detail"]
+        assert path.read_bytes() == original and not (tmp_path / "report.json.bak").exists()
+        path.chmod(0o644)
+        assert client.put("/workbench/document", json=data, headers=KEY).status_code == 200
+        path.unlink()
+        response = client.put("/workbench/document", json=data, headers=KEY)
+        assert response.status_code == 409 and "已被删除或移走" in response.json()["detail"]
+        assert not path.exists() and (tmp_path / "report.json.bak").read_bytes() == original
+
+
 def _workbook_value(path: Path, sheet: str, key: str) -> Any:
     """A data cell of a workbook as read back by the project's reader (and what reading it met)."""
     from docxreport.report.rules import get_path
@@ -421,6 +442,30 @@ def test_edit_refuses_files_it_cannot_edit(tmp_path: Path) -> None:
     assert result.returncode == 2 and ".xlsx" in result.stderr
     result = _docxreport("edit", str(tmp_path / "missing" / "r.json"), "--no-browser")
     assert result.returncode == 2 and "不存在" in result.stderr
+    locked = tmp_path / "locked.json"
+    locked.write_bytes(EXAMPLE_2024.read_bytes())
+    locked.chmod(0o444)
+    result = _docxreport("edit", str(locked), "--no-browser")
+    assert result.returncode == 2 and "只读" in result.stderr and str(locked) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_workbook_with_a_password_is_named_as_such(tmp_path: Path) -> None:
+    """A password-protected .xlsx is a Compound File holding an ``EncryptedPackage`` stream, whose directory
+    entry may stand after the encrypted bytes: it was "无法识别的文件；文件可能已损坏", which sends the clerk the
+    wrong way. It is now named for what it is, with what to do."""
+    from docxreport.filetypes import sniff
+    from docxreport.sources import WrongKindError, read_data
+
+    directory_entry = "EncryptedPackage".encode("utf-16-le")
+    raw = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + bytes(range(256)) * 400 + directory_entry  # past 64 KB
+    assert sniff(raw, "report.xlsx") == "encrypted"
+    with pytest.raises(WrongKindError, match="打开密码"):
+        read_data(raw, "report.xlsx")
+    book = tmp_path / "report.xlsx"
+    book.write_bytes(raw)
+    result = _docxreport("edit", str(book), "--no-browser")
+    assert result.returncode == 2 and "设置了打开密码" in result.stderr and str(book) in result.stderr
+    assert "损坏" not in result.stderr and "Traceback" not in result.stderr and book.read_bytes() == raw
 
 
 def test_edit_prints_a_local_address_with_a_token_and_serves_the_file(tmp_path: Path) -> None:

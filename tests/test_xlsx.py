@@ -8,6 +8,7 @@ workbook's merges, protection, formulas and validations are the format's; errors
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -446,3 +447,24 @@ def test_an_oversized_sheet_is_refused_before_it_is_parsed(tmp_path: Path) -> No
             out.writestr(info.filename, data)
     with pytest.raises(NotAReportError, match="xl/worksheets/sheet3.xml 解压后过大"):
         read_workbook(bomb.getvalue(), "bomb.xlsx")
+
+
+@pytest.mark.parametrize("value", [10**400, 2**53 + 1, -(10**20)], ids=["10**400", "2**53+1", "-10**20"])
+def test_a_number_no_cell_holds_exactly_is_refused_not_changed(value: int) -> None:
+    """A worksheet number is a double: 10**400 made openpyxl raise OverflowError (a 500 from the service) and
+    2**53 + 1 would be written as 2**53, a different number. Both are refused, naming where."""
+    from docxreport.web import jobs
+    from docxreport.web.service import ApiError
+    from docxreport.xlsx.writer import workbook_of
+
+    data = json.loads(EXAMPLES[0].read_text("utf-8"))
+    data["year"] = value
+    workbook, problems = workbook_of(data)
+    assert workbook is None
+    assert [(p.json_path, p.rule) for p in problems] == [("year", "xlsx.unwritable")]
+    assert "超出 Excel 单元格能准确保存的范围" in problems[0].message
+    with pytest.raises(ApiError) as caught:
+        jobs.render_xlsx_job(json.dumps(data).encode())
+    assert caught.value.status == 422
+    data["year"] = 2**53  # the largest that is exact
+    assert workbook_of(data)[0] is not None

@@ -25,6 +25,8 @@ def _read(path: Path) -> tuple[Any, list[Any]]:
     workbook = path.suffix.lower() == ".xlsx"
     try:
         raw = read_input(path, "工作簿" if workbook else "")
+        if workbook and sniff(raw, str(path)) == "encrypted":
+            _fail(f"{path}: 工作簿设置了打开密码（已加密），无法读取；请在 Excel 或 WPS 中取消打开密码后另存，再运行 docxreport edit")
         if workbook and sniff(raw, str(path)) != "xlsx":
             _fail(f"{path}: 不是有效的 Excel 工作簿（{describe(sniff(raw, str(path)))}；文件可能已损坏或未保存完整）")
         data, problems = read_data(raw, str(path))
@@ -70,7 +72,7 @@ def edit(file: Path | None, port: int, no_browser: bool) -> None:
 
         from ..web import server
         from ..web.service import Settings, SettingsError
-        from ..web.workbench import DOCUMENT_SUFFIXES, DocumentStore, use_document
+        from ..web.workbench import DOCUMENT_SUFFIXES, DocumentStore, read_only, use_document
     except ImportError as exc:
         _fail(f"填报页面需要可选依赖（缺少 {exc.name or exc}）：请执行 pip install \"docxreport[server]\"")
 
@@ -80,6 +82,8 @@ def edit(file: Path | None, port: int, no_browser: bool) -> None:
         file = file.expanduser().resolve()
         if file.exists():
             data, problems = _read(file)
+            if read_only(file):
+                _fail(f"{file}: 文件为只读，docxreport edit 会把每次修改保存到它；请取消文件的只读属性，或复制一份后编辑副本")
         elif not file.parent.is_dir():
             _fail(f"{file}: 目录 {file.parent} 不存在")
         elif file.suffix.lower() not in DOCUMENT_SUFFIXES:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,12 +44,28 @@ _PAGE_NUMBER = re.compile(
 _VALUE = re.compile(r"^\s*(?:[\d.,，]+\s*)?$")  # the same as \s*[\d.,，]*\s*, without two adjacent \s*
 _SPACE = re.compile(r"\s")
 _DIGIT_RUNS = re.compile(r"\d+")
+_CHAR_KEYS = ("text", "x0", "x1", "top", "bottom", "size")
 
 
 def _inside(ch: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
     x = (ch["x0"] + ch["x1"]) / 2
     y = (ch["top"] + ch["bottom"]) / 2
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+class _CharsByHeight:
+    """Characters looked up by the rectangle their middle is in, in their order: found by bisecting on the
+    middles' height, so that a page of thousands of cells is not a scan of every character for every cell."""
+
+    def __init__(self, chars: list[dict[str, Any]]) -> None:
+        self._chars = chars
+        self._order = sorted(range(len(chars)), key=lambda i: (chars[i]["top"] + chars[i]["bottom"]) / 2)
+        self._keys = [(chars[i]["top"] + chars[i]["bottom"]) / 2 for i in self._order]
+
+    def inside(self, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+        """The characters whose middle is in ``box`` (x0, top, x1, bottom; edges included), in their order."""
+        band = self._order[bisect_left(self._keys, box[1]):bisect_right(self._keys, box[3])]
+        return [self._chars[i] for i in sorted(band) if _inside(self._chars[i], box)]
 
 
 # --------------------------------------------------------------------------- tables → grids
@@ -63,7 +80,11 @@ def _edges(values: Iterable[float], tolerance: float = 2.0) -> list[float]:
 
 
 def _index(edges: list[float], value: float) -> int:
-    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+    """The index of the edge nearest ``value`` (the first of two as near) in the sorted ``edges``."""
+    i = bisect_left(edges, value)
+    if i == len(edges) or (i > 0 and abs(edges[i - 1] - value) <= abs(edges[i] - value)):
+        return i - 1
+    return i
 
 
 def _grid(rects: list[_Rect]) -> list[tuple[Cell, _Rect]]:
@@ -275,7 +296,9 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
         total = 0
         for number, page in enumerate(pdf.pages, 1):
             try:
-                chars = page.chars
+                # the few keys the readers use: the characters of every page are kept until the end (lines,
+                # tables without ruling lines), and pdfplumber's own dicts are ten times larger
+                chars = [{key: c[key] for key in _CHAR_KEYS if key in c} for c in page.chars]
                 total += len(chars)
                 if total > MAX_CHARS:
                     raise NotAReportError(f"{name}: PDF 文字超过 {MAX_CHARS} 个字符的上限，拒绝处理")
@@ -286,13 +309,15 @@ def read_document(raw: bytes, name: str = "<报告>") -> Document:
                 raise NotAReportError(f"{name}: 第 {number} 页无法读取（{type(exc).__name__}）") from None
             tables: list[_Table] = []
             in_tables: set[int] = set()
+            page_chars = _CharsByHeight(chars) if found else None
             for t in found:
                 box = t.bbox
-                inside = [c for c in chars if _inside(c, box)]
+                inside = page_chars.inside(box)
                 in_tables.update(id(c) for c in inside)
                 table = _Table(number, box[0], box[2], box[1] + offset, box[3] + offset, chars=inside)
+                cell_chars = _CharsByHeight(inside)
                 for cell in t.cells:
-                    text, printed = _cell_text([c for c in inside if _inside(c, cell)])
+                    text, printed = _cell_text(cell_chars.inside(cell))
                     table.rects.append(_Rect(cell[0], cell[1] + offset, cell[2], cell[3] + offset, text, number, printed))
                 if table.rects:
                     tables.append(table)

@@ -25,6 +25,7 @@ into the wrong row.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,19 @@ class _Block:
     @property
     def cx(self) -> float:
         return (self.x0 + self.x1) / 2
+
+
+class _Middles:
+    """Spans (top, bottom) looked up by where their middle stands: the spans whose middle is within a height
+    range, in O(log n + found) rather than by going through all of them (a page of garbage has thousands)."""
+
+    def __init__(self, spans: list[tuple[float, float]]) -> None:
+        self._order = sorted(((top + bottom) / 2, i) for i, (top, bottom) in enumerate(spans))
+        self._keys = [m for m, _ in self._order]
+
+    def within(self, low: float, high: float) -> list[int]:
+        """Indexes of the spans whose middle is in [low, high], ascending."""
+        return sorted(i for _, i in self._order[bisect_left(self._keys, low):bisect_right(self._keys, high)])
 
 
 def _pieces(line: _Line) -> list[_Piece]:
@@ -169,9 +183,21 @@ def _blocks(pieces: list[_Piece], whole: set[str], columns: list[tuple[float, fl
     first_page = min((p.page for p in pieces), default=0)
     headers = {normal_label(p.text) for p in pieces if p.page == first_page and p.bottom <= first_numbers.get(first_page, 0)}
     blocks: list[_Block] = []
+    # the blocks a later piece may still continue (pieces come top to bottom, none larger than ``largest``):
+    # without this, a region of thousands of lines would try every block for every piece
+    largest = max((p.size for p in pieces), default=0.0)
+    open_blocks: list[_Block] = []
     for piece in sorted(pieces, key=lambda p: (p.top, p.x0)):
+        def may_continue(block: _Block) -> bool:
+            last = block.pieces[-1]
+            if last.page == piece.page:
+                return last.bottom >= piece.top - 0.6 * largest
+            return (last.page == piece.page - 1 and last.bottom >= last_numbers.get(last.page, float("inf")) - 0.3 * largest
+                    and piece.top <= first_numbers.get(piece.page, float("-inf")) + 0.3 * largest)
+
+        open_blocks = [b for b in open_blocks if may_continue(b)]
         home = None
-        for block in reversed(blocks):
+        for block in reversed(open_blocks):
             last = block.pieces[-1]
             if last.page == piece.page - 1:
                 cut = (last.bottom >= last_numbers.get(last.page, float("inf")) - 0.3 * piece.size
@@ -191,6 +217,7 @@ def _blocks(pieces: list[_Piece], whole: set[str], columns: list[tuple[float, fl
                 break
         if home is None:
             blocks.append(_Block([piece]))
+            open_blocks.append(blocks[-1])
         else:
             home.pieces.append(piece)
     return blocks
@@ -257,21 +284,29 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
     parents = {label for labels in under.values() for label in labels[:-1]} - whole - singles
     blocks = _blocks(others, whole, columns, numbers)
 
+    middles = _Middles(row_spans)
+
     def covering(block: _Block) -> list[int]:
         size = block.pieces[0].size
-        return [i for i, (top, bottom) in enumerate(row_spans) if block.top - 0.3 * size <= (top + bottom) / 2 <= block.bottom + 0.3 * size]
+        return middles.within(block.top - 0.3 * size, block.bottom + 0.3 * size)
 
     # a row of the format with no number at all (its cells ``无``, ``-``, a note, or blank): the texts in the
     # data columns beside its label are its values, so that the reader names each cell
+    in_columns = [b for b in blocks if b.cx >= data_left]
+    in_columns_at = _Middles([(b.top, b.bottom) for b in in_columns])
+    taken: set[int] = set()
     for block in [b for b in blocks if b.cx < data_left and normal_label(b.text) in whole and not covering(b)]:
         size = block.pieces[0].size
-        beside = [b for b in blocks if b.cx >= data_left and block.top - 0.3 * size <= (b.top + b.bottom) / 2 <= block.bottom + 0.3 * size]
-        blocks = [b for b in blocks if all(b is not x for x in beside)]
+        beside = [in_columns[j] for j in in_columns_at.within(block.top - 0.3 * size, block.bottom + 0.3 * size)
+                  if id(in_columns[j]) not in taken]
+        taken.update(id(b) for b in beside)
         row_spans.append((block.top, block.bottom))
         values.append([p for b in beside for p in b.pieces])
+    blocks = [b for b in blocks if id(b) not in taken]
     order = sorted(range(len(row_spans)), key=lambda i: row_spans[i][0])
     row_spans = [row_spans[i] for i in order]
     values = [values[i] for i in order]
+    middles = _Middles(row_spans)
     # repeated header rows on the following pages: a header block whose text the first page already has
     first_page = region[0].page if region else 0
     seen_headers: set[str] = set()
@@ -333,23 +368,44 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
         for i in block_rows.get(id(block), []):
             if block.cx < data_left and (i not in innermost or block.cx > innermost[i].cx):
                 innermost[i] = block
+    # the runs of rows each group label may span, found once per group (not once per block: a page of garbage
+    # prints a group's label beside each of thousands of rows)
+    groups_of = {i: under.get(normal_label(block.text), ())[:-1] for i, block in innermost.items()}
+    group_labels = {label for labels in under.values() for label in labels[:-1]}
+    runs: dict[str, dict[int, tuple[int, int]]] = {}
+
+    def runs_of(key: str) -> dict[int, tuple[int, int]]:
+        """Row → the run of consecutive rows around it whose own labels the format puts under ``key``."""
+        if key not in runs:
+            found: dict[int, tuple[int, int]] = {}
+            run: list[int] = []
+            for i in range(len(row_spans) + 1):
+                if i < len(row_spans) and key in groups_of.get(i, ()):
+                    run.append(i)
+                elif run:
+                    found.update((r, (run[0], run[-1])) for r in run)
+                    run = []
+            runs[key] = found
+        return runs[key]
+
+    spanned: set[tuple[str, int, int]] = set()
+    again: set[int] = set()  # the same group label printed again beside rows its first print already spans
     for block in blocks:
         covers = block_rows.get(id(block))
         key = normal_label(block.text)
-        if not covers or any(innermost.get(i) is block for i in covers):
+        if not covers or key not in group_labels or any(innermost.get(i) is block for i in covers):
             continue
-
-        def within(i: int) -> bool:
-            return i in innermost and key in under.get(normal_label(innermost[i].text), ())[:-1]
-
-        if not all(within(i) for i in covers):
+        around = runs_of(key)
+        if not all(i in around for i in covers):
             continue
-        low, high = covers[0], covers[-1]
-        while within(low - 1):
-            low -= 1
-        while within(high + 1):
-            high += 1
+        low, high = around[covers[0]][0], around[covers[-1]][1]
+        if (key, low, high) in spanned:
+            again.add(id(block))
+            continue
+        spanned.add((key, low, high))
         block_rows[id(block)] = list(range(low, high + 1))
+    if again:
+        blocks = [b for b in blocks if id(b) not in again]
 
     first_data_col = len(centres)
     cells: list[Cell] = []
@@ -367,8 +423,19 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
             cells.append(Cell(header_row[id(block)], col, 1, 1, block.text))
 
     # values: by row, each in its data column; blank or merged as the format says by the row's label
+    beside_row: dict[int, list[_Block]] = {}  # data row → the label blocks beside it, in the blocks' order
+    for block in blocks:
+        if id(block) in block_rows and block.cx < data_left:
+            for i in block_rows[id(block)]:
+                beside_row.setdefault(i, []).append(block)
+    # the header above each data column, nearest first: (bottom, header) by column, sorted by bottom
+    column_heads: list[list[tuple[float, _Block]]] = []
+    for a, b in columns:
+        centre = (a + b) / 2
+        over = [(h.bottom, -n, h) for n, h in enumerate(headers) if h.x0 - 1 <= centre <= h.x1 + 1]
+        column_heads.append([(bottom, h) for bottom, _, h in sorted(over, key=lambda o: o[:2])])  # the first of equals last
     for i, row in enumerate(values):
-        labels = [b for b in blocks if id(b) in block_rows and i in block_rows[id(b)] and b.cx < data_left]
+        labels = beside_row.get(i, [])
         innermost = max(labels, key=lambda b: b.cx, default=None)
         own = [b.text for b in labels if normal_label(b.text) in whole]
         if len(own) > 1:  # two rows' labels beside one line of numbers: which row it is cannot be told
@@ -407,9 +474,9 @@ def _build(table_id: str, region: list[_Line], fmt: Format, problems: list[Probl
             text = "".join(p.text for p in parts)
             cell = Cell(grid_row[i], first_data_col + c, 1, 1, text)
             cells.append(cell)
-            centre = (columns[c][0] + columns[c][1]) / 2
-            heads = [h for h in headers if h.x0 - 1 <= centre <= h.x1 + 1 and h.bottom <= top]
-            head = max(heads, key=lambda h: h.bottom, default=None)
+            above = column_heads[c]
+            n = bisect_right(above, top, key=lambda hb: hb[0])
+            head = above[n - 1][1] if n else None
             where = f"{name}（第 {page} 页，无表格线）"
             if innermost is not None:
                 where += f"“{innermost.text}”一行"

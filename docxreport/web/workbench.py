@@ -222,6 +222,15 @@ def _digest(path: Path | None) -> str | None:
     return sha256_file(path) or "unreadable"
 
 
+def read_only(path: Path) -> bool:
+    """Whether ``path`` is a read-only file, which ``docxreport edit`` must not replace (it would get round the
+    protection its owner gave it)."""
+    try:
+        return not path.stat().st_mode & 0o222
+    except OSError:
+        return False  # no file: nothing to protect
+
+
 def encode(path: Path, data: Any) -> bytes:
     """``data`` as the content of ``path``, chosen by its suffix: JSON text, or a workbook laid out as the
     national tables (:func:`docxreport.xlsx.writer.write_workbook`). Raises :class:`DocumentError` when a
@@ -280,7 +289,14 @@ class DocumentStore:
             if self.path is None:
                 raise DocumentError("尚未选择保存位置")
             content = encode(self.path, data)
-            if _digest(self.path) != self.on_disk:
+            now = _digest(self.path)
+            if now is None and self.on_disk is not None:
+                raise DocumentError(f"{self.path}: 文件已被删除或移走，为免误存未保存；"
+                                    "请先用“保存数据”另存当前内容，再重新运行 docxreport edit")
+            if read_only(self.path):
+                raise DocumentError(f"{self.path}: 文件为只读，为免覆盖未保存；请先用“保存数据”另存当前内容，"
+                                    "或取消文件的只读属性")
+            if now != self.on_disk:
                 raise DocumentError(f"{self.path}: 文件已被其他程序修改（如 Excel、WPS 或编辑器），为免覆盖未保存；"
                                     "请先用“保存数据”另存当前内容，关闭其他程序后重新运行 docxreport edit")
             if not self.backup_done:
@@ -399,4 +415,5 @@ def mount_workbench(app: FastAPI, settings: Settings, *, fmt: Format | None = No
         return Response(json.dumps({"path": str(store.path)}, ensure_ascii=False), media_type="application/json")
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DOCUMENT_SUFFIXES", "DocumentError", "DocumentStore", "cell_names", "document_store", "encode", "mount_workbench", "use_document"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DOCUMENT_SUFFIXES", "DocumentError", "DocumentStore", "cell_names", "document_store", "encode", "mount_workbench",
+           "read_only", "use_document"]

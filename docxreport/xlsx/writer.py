@@ -60,6 +60,9 @@ _CHARS_PER_UNIT = 10 / 600  # a 600-twip column of the Word table (a number colu
 _POINTS_PER_LINE = 14.5
 
 
+_EXACT_INT_MAX = 2**53  # the largest integer a double (an Excel number) holds with every integer below it
+
+
 class WorkbookTextError(ValueError):
     """Text that an Excel cell cannot hold (longer than 32,767 characters)."""
 
@@ -370,8 +373,12 @@ def _cell_paths(fmt: Format) -> frozenset[tuple[str, ...]]:
 
 def _fits_cell(value: Any) -> bool:
     """Whether one cell holds ``value`` as it is: a number, or text of characters a worksheet can hold."""
-    if value is None or isinstance(value, (bool, int, float, Decimal)):
+    if value is None or isinstance(value, bool):
         return True
+    if isinstance(value, int):  # a worksheet number is a double: beyond 2**53 it would change (or not be written)
+        return abs(value) <= _EXACT_INT_MAX
+    if isinstance(value, (float, Decimal)):  # NaN and infinities are written as an empty cell
+        return math.isfinite(value) and math.isfinite(float(value))
     if not isinstance(value, str) or ILLEGAL_CHARACTERS_RE.search(value):
         return False
     try:
@@ -404,7 +411,9 @@ def unwritable(data: Any, fmt: Format | None = None) -> list[Problem]:
     for path in sorted(cells - listed):  # e.g. a date of control characters: its schema problem is its format
         value = rules.get_path(data, ".".join(path))
         if not _fits_cell(value):
-            found.append(Problem(path, "xlsx.unwritable", "工作簿无法保存此项：单元格只能保存数字或不含控制字符的文字"))
+            number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            found.append(Problem(path, "xlsx.unwritable", f"工作簿无法保存此项：数字 {str(value)[:30]} 超出 Excel 单元格能准确保存的范围" if number
+                                 else "工作簿无法保存此项：单元格只能保存数字或不含控制字符的文字"))
     return found
 
 
