@@ -99,7 +99,11 @@ def test_row_total_message_shows_the_numbers():
     assert str(p) == "requests.received.total: 总计应为各申请人类别之和 3+0+0+0+0+0=3，实际填写为 4"
     assert p.severity == "error" and p.path == ("requests", "received", "total")
     assert p.to_dict() == {"path": "requests.received.total", "rule": "row_total", "severity": "error",
-                           "message": "总计应为各申请人类别之和 3+0+0+0+0+0=3，实际填写为 4"}
+                           "message": "总计应为各申请人类别之和 3+0+0+0+0+0=3，实际填写为 4",
+                           "details": {"expected": 3, "actual": 4, "terms": {
+                               "requests.received.natural": 3, "requests.received.business": 0,
+                               "requests.received.research": 0, "requests.received.nonprofit": 0,
+                               "requests.received.legal": 0, "requests.received.other_org": 0}}}
     # the written (wrong) total also breaks the balance of the 总计 column, and nothing else
     assert summary(problems) == [("requests.received.total", "balance", "error"), ("requests.received.total", "row_total", "error")]
 
