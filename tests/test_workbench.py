@@ -476,19 +476,8 @@ def test_edit_prints_a_local_address_with_a_token_and_serves_the_file(tmp_path: 
     process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/#key=([\w-]{20,})", line)
-        assert match, line
-        base, token = f"http://127.0.0.1:{match.group(1)}", match.group(2)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(base + "/workbench/document", headers={"X-API-Key": token}, trust_env=False)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        base, token = _started(process)
+        response = httpx.get(base + "/workbench/document", headers={"X-API-Key": token}, trust_env=False)
         assert response.json()["data"]["organ"] == "某某县自然资源局"
         assert httpx.get(base + "/workbench/document", trust_env=False).status_code == 401
         assert httpx.get(base + "/", trust_env=False).status_code == 200

@@ -7,6 +7,7 @@ Skipped when Chromium or Playwright is not installed locally; CI installs both a
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -431,43 +432,10 @@ def test_the_page_asks_for_the_api_key_once(browser: Browser) -> None:
         context.close()
 
 
-def test_edit_writes_every_change_to_the_file(browser: Browser, tmp_path: Path) -> None:
-    path = tmp_path / "report.json"
-    original = EXAMPLE_2024.read_bytes()
-    path.write_bytes(original)
-    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        address = re.search(r"http://\S+", process.stdout.readline()).group(0)  # type: ignore[union-attr]
-        origin = address.split("/#")[0]
-        context = browser.new_context()
-        page = context.new_page()
-        w = Watched(page, origin)
-        for _ in range(100):
-            try:
-                page.goto(address)
-                break
-            except Error:  # not listening yet
-                time.sleep(0.1)
-        expect(page.get_by_label("机关名称")).to_have_value("某某县自然资源局")
-        assert "key=" not in page.url  # the token leaves the address bar once read
-        page.get_by_label("机关名称").fill("某某县自然资源局（改）")
-        started = time.monotonic()
-        while json.loads(path.read_text(encoding="utf-8"))["organ"] != "某某县自然资源局（改）":
-            assert time.monotonic() - started < 3, "the change did not reach the file"
-            time.sleep(0.05)
-        assert (tmp_path / "report.json.bak").read_bytes() == original
-        expect(page.locator("#status")).to_contain_text("已保存到")
-        w.check_clean()
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(20)
-
-
-def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", "--no-browser"], cwd=tmp_path,
+@contextlib.contextmanager
+def editing(browser: Browser, *args: str, cwd: Path | None = None) -> Iterator[Watched]:
+    """``docxreport edit ARGS --no-browser`` running, its page open at the address it printed (token and all)."""
+    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", *args, "--no-browser"], cwd=cwd,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None
@@ -481,6 +449,34 @@ def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path
                 break
             except Error:  # not listening yet
                 time.sleep(0.1)
+        yield w
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_edit_writes_every_change_to_the_file(browser: Browser, tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    original = EXAMPLE_2024.read_bytes()
+    path.write_bytes(original)
+    with editing(browser, str(path)) as w:
+        page = w.page
+        expect(page.get_by_label("机关名称")).to_have_value("某某县自然资源局")
+        assert "key=" not in page.url  # the token leaves the address bar once read
+        page.get_by_label("机关名称").fill("某某县自然资源局（改）")
+        started = time.monotonic()
+        while json.loads(path.read_text(encoding="utf-8"))["organ"] != "某某县自然资源局（改）":
+            assert time.monotonic() - started < 3, "the change did not reach the file"
+            time.sleep(0.05)
+        assert (tmp_path / "report.json.bak").read_bytes() == original
+        expect(page.locator("#status")).to_contain_text("已保存到")
+        w.check_clean()
+
+
+def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path) -> None:
+    with editing(browser, cwd=tmp_path) as w:
+        page = w.page
         expect(page.locator("#status")).to_contain_text("选择保存位置")
         page.get_by_label("机关名称").fill("新机关")
         dialog = page.get_by_role("dialog", name="保存到哪个文件？")
@@ -499,10 +495,6 @@ def test_edit_without_a_file_asks_where_to_save(browser: Browser, tmp_path: Path
         assert (tmp_path / "taken.json").read_text(encoding="utf-8") == "{}"
         w.errors = [e for e in w.errors if "409" not in e]  # the refused location, shown in the dialog
         w.check_clean()
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 def test_edit_writes_every_change_to_a_workbook(browser: Browser, tmp_path: Path) -> None:
@@ -512,20 +504,8 @@ def test_edit_writes_every_change_to_a_workbook(browser: Browser, tmp_path: Path
     path = tmp_path / "report.xlsx"
     original = write_workbook(json.loads(EXAMPLE_2024.read_text(encoding="utf-8")))
     path.write_bytes(original)
-    process = subprocess.Popen([sys.executable, "-m", "docxreport", "edit", str(path), "--no-browser"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        address = re.search(r"http://\S+", process.stdout.readline()).group(0)  # type: ignore[union-attr]
-        context = browser.new_context()
-        page = context.new_page()
-        w = Watched(page, address.split("/#")[0])
-        for _ in range(100):
-            try:
-                page.goto(address)
-                break
-            except Error:  # not listening yet
-                time.sleep(0.1)
+    with editing(browser, str(path)) as w:
+        page = w.page
         expect(page.get_by_label("机关名称")).to_have_value("某某县自然资源局")
         cell(page, "行政许可 本年处理决定数量").fill("99")
         started = time.monotonic()
@@ -535,7 +515,3 @@ def test_edit_writes_every_change_to_a_workbook(browser: Browser, tmp_path: Path
         assert (tmp_path / "report.xlsx.bak").read_bytes() == original
         expect(page.locator("#status")).to_contain_text("已保存到")
         w.check_clean()
-        context.close()
-    finally:
-        process.terminate()
-        process.wait(20)
