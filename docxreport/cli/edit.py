@@ -25,10 +25,12 @@ def _read(path: Path) -> tuple[Any, list[Any]]:
     workbook = path.suffix.lower() == ".xlsx"
     try:
         raw = read_input(path, "工作簿" if workbook else "")
-        if workbook and sniff(raw, str(path)) == "encrypted":
-            _fail(f"{path}: 工作簿设置了打开密码（已加密），无法读取；请在 Excel 或 WPS 中取消打开密码后另存，再运行 docxreport edit")
-        if workbook and sniff(raw, str(path)) != "xlsx":
-            _fail(f"{path}: 不是有效的 Excel 工作簿（{describe(sniff(raw, str(path)))}；文件可能已损坏或未保存完整）")
+        if workbook:
+            kind = sniff(raw, str(path))
+            if kind == "encrypted":
+                _fail(f"{path}: 工作簿设置了打开密码（已加密），无法读取；请在 Excel 或 WPS 中取消打开密码后另存，再运行 docxreport edit")
+            if kind != "xlsx":
+                _fail(f"{path}: 不是有效的 Excel 工作簿（{describe(kind)}；文件可能已损坏或未保存完整）")
         data, problems = read_data(raw, str(path))
     except WrongKindError as exc:
         _fail(f"{exc}；docxreport edit 编辑报告数据（.json 或 .xlsx 工作簿）。已成文的报告可在页面中用“打开…”读取")

@@ -290,9 +290,9 @@ def break_title(line: str, max_chars: float | None = None) -> list[str]:
         if advance_width(part, 0) <= limit:
             printed.append(part)
         else:
-            strong = _balanced_lines(part, _title_cuts(part), limit)
-            weak_cuts = _title_cuts(part, weak=True)
-            if strong and (len(weak_cuts) == len(_title_cuts(part)) or _fewest_lines(part, weak_cuts, limit) >= len(strong)):
+            strong_cuts, weak_cuts = _title_cuts(part), _title_cuts(part, weak=True)
+            strong = _balanced_lines(part, strong_cuts, limit)
+            if strong and (len(weak_cuts) == len(strong_cuts) or _fewest_lines(part, weak_cuts, limit) >= len(strong)):
                 printed.extend(strong)
             else:
                 printed.extend(_balanced_lines(part, weak_cuts, limit) or strong or [part])
